@@ -1,0 +1,81 @@
+//! AWS glue: the one `SdkConfig` load per process, SDK error classification, and the adapters
+//! that implement the ports (each behind its own feature, so a function links only what it calls).
+
+#[cfg(feature = "ec2")]
+pub mod ec2;
+#[cfg(feature = "sns")]
+pub mod sns;
+#[cfg(feature = "ssm")]
+pub mod ssm;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::{Error, ErrorClass};
+
+/// Error codes that mean "slow down", whatever the HTTP status.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
+/// Loads the shared SDK configuration once per process. It reads the standard variables
+/// (`AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, credentials) and makes no
+/// network call: credentials are fetched lazily on the first request.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Classifies an SDK error: throttles, 5xx and transport failures are retryable; access problems
+/// and other rejected requests are configuration problems a person must fix.
+pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> ErrorClass
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(context) => {
+            let status = context.raw().status().as_u16();
+            let code = err.code().unwrap_or_default();
+            if status >= 500 || status == 429 || THROTTLING_CODES.contains(&code) {
+                ErrorClass::Retryable
+            } else {
+                ErrorClass::Config
+            }
+        }
+        SdkError::ConstructionFailure(_) => ErrorClass::Config,
+        _ => ErrorClass::Retryable,
+    }
+}
+
+/// Wraps an SDK error in our [`Error`], keeping it as the source.
+pub fn aws_error<E>(service: &'static str, operation: &'static str, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let class = classify(&err);
+    let code = err.code().map(str::to_owned);
+    let detail = match (&code, err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.clone(),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
+    Error::Aws {
+        service,
+        operation,
+        code,
+        class,
+        detail,
+        source: Box::new(err),
+    }
+}

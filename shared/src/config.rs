@@ -1,0 +1,263 @@
+//! Configuration read once at init from the environment, validated, with errors naming the variable.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::Error;
+
+/// The default SSM document: Inspector v2's plugin through Distributor.
+pub const DEFAULT_AGENT_DOCUMENT: &str = "AWS-ConfigureAWSPackage";
+/// The default parameters of [`DEFAULT_AGENT_DOCUMENT`].
+pub const DEFAULT_AGENT_PARAMETERS: &str = r#"{"action":["Install"],"name":["AmazonInspector2-InspectorSsmPlugin"]}"#;
+/// Inspector's own exclusion tag key.
+pub const DEFAULT_EXCLUSION_TAG: &str = "InspectorEc2Exclusion";
+
+/// Reads one variable; empty values count as unset, as SAM writes empty optional parameters.
+fn lookup(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn parse_u64(env: &dyn Fn(&str) -> Option<String>, name: &'static str, default: u64, max: u64) -> Result<u64, Error> {
+    let Some(raw) = lookup(env, name) else {
+        return Ok(default);
+    };
+    let value: u64 = raw
+        .parse()
+        .map_err(|_| Error::config(name, format!("expected a whole number, got {raw:?}")))?;
+    if value > max {
+        return Err(Error::config(name, format!("{value} is above the maximum of {max}")));
+    }
+    Ok(value)
+}
+
+fn check_sns_topic(name: &'static str, arn: &str) -> Result<(), Error> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && !parts[5].is_empty() {
+        Ok(())
+    } else {
+        Err(Error::config(
+            name,
+            format!("expected an SNS topic ARN like arn:aws:sns:REGION:ACCOUNT:NAME, got {arn:?}"),
+        ))
+    }
+}
+
+/// Checks an S3 bucket name against S3's naming rules (the subset that matters for a typo).
+fn check_bucket(name: &'static str, bucket: &str) -> Result<(), Error> {
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            name,
+            format!("{bucket:?} is not a valid S3 bucket name (3-63 lowercase letters, digits, '-' or '.')"),
+        ))
+    }
+}
+
+/// The parameters of an SSM document: a JSON object of string lists.
+pub type DocumentParameters = BTreeMap<String, Vec<String>>;
+
+/// agent-installer's configuration (DESIGN.md, "agent-installer").
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstallerConfig {
+    /// `AWS_REGION`: needed to name the SSM endpoints and to keep region discovery off the network.
+    pub region: String,
+    /// `AGENT_DOCUMENT`.
+    pub document: String,
+    /// `AGENT_PARAMETERS`.
+    pub parameters: DocumentParameters,
+    /// `RUN_COMMAND_OUTPUT_BUCKET`.
+    pub output_bucket: Option<String>,
+    /// `RUN_COMMAND_OUTPUT_PREFIX`.
+    pub output_prefix: String,
+    /// `INSTANCE_PROFILE_ARN`.
+    pub instance_profile_arn: Option<String>,
+    /// `EXCLUSION_TAG`: a tag key; an instance carrying it is left alone.
+    pub exclusion_tag: String,
+    /// `SSM_WAIT_SECONDS`.
+    pub ssm_wait: Duration,
+    /// `DEDUP_HOURS`; zero turns the check off.
+    pub dedup: Duration,
+    /// `NOTIFY_TOPIC_ARN`.
+    pub notify_topic_arn: Option<String>,
+}
+
+impl InstallerConfig {
+    /// Reads and validates the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads and validates the variables `env` gives, so that tests need not touch the process.
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let region = lookup(env, "AWS_REGION")
+            .ok_or_else(|| Error::config("AWS_REGION", "is not set; Lambda sets it, set it by hand elsewhere"))?;
+
+        let document = lookup(env, "AGENT_DOCUMENT").unwrap_or_else(|| DEFAULT_AGENT_DOCUMENT.to_owned());
+        let document_ok = (3..=128).contains(&document.len())
+            && document
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.:/".contains(&b));
+        if !document_ok {
+            return Err(Error::config(
+                "AGENT_DOCUMENT",
+                format!("{document:?} is not an SSM document name or ARN"),
+            ));
+        }
+
+        let raw_parameters = lookup(env, "AGENT_PARAMETERS").unwrap_or_else(|| DEFAULT_AGENT_PARAMETERS.to_owned());
+        let parameters: DocumentParameters = serde_json::from_str(&raw_parameters).map_err(|err| {
+            Error::config(
+                "AGENT_PARAMETERS",
+                format!("expected a JSON object of string lists like {DEFAULT_AGENT_PARAMETERS}: {err}"),
+            )
+        })?;
+
+        let output_bucket = lookup(env, "RUN_COMMAND_OUTPUT_BUCKET");
+        if let Some(bucket) = &output_bucket {
+            check_bucket("RUN_COMMAND_OUTPUT_BUCKET", bucket)?;
+        }
+        let output_prefix = lookup(env, "RUN_COMMAND_OUTPUT_PREFIX").unwrap_or_else(|| "runcommand".to_owned());
+        if output_prefix.len() > 500 {
+            return Err(Error::config(
+                "RUN_COMMAND_OUTPUT_PREFIX",
+                "is longer than SSM's 500 characters",
+            ));
+        }
+
+        let instance_profile_arn = lookup(env, "INSTANCE_PROFILE_ARN");
+        if let Some(arn) = &instance_profile_arn {
+            if !(arn.starts_with("arn:") && arn.contains(":iam::") && arn.contains(":instance-profile/")) {
+                return Err(Error::config(
+                    "INSTANCE_PROFILE_ARN",
+                    format!("expected arn:aws:iam::ACCOUNT:instance-profile/NAME, got {arn:?}"),
+                ));
+            }
+        }
+
+        let exclusion_tag = lookup(env, "EXCLUSION_TAG").unwrap_or_else(|| DEFAULT_EXCLUSION_TAG.to_owned());
+        if exclusion_tag.chars().count() > 128 {
+            return Err(Error::config(
+                "EXCLUSION_TAG",
+                "is longer than EC2's 128-character tag keys",
+            ));
+        }
+
+        // Lambda's own limit is 900 s; waiting longer than an invocation can live makes no sense.
+        let ssm_wait = Duration::from_secs(parse_u64(env, "SSM_WAIT_SECONDS", 240, 900)?);
+        // ListCommands keeps 30 days of history; a longer window could never match more.
+        let dedup = Duration::from_secs(parse_u64(env, "DEDUP_HOURS", 24, 720)? * 3600);
+
+        let notify_topic_arn = lookup(env, "NOTIFY_TOPIC_ARN");
+        if let Some(arn) = &notify_topic_arn {
+            check_sns_topic("NOTIFY_TOPIC_ARN", arn)?;
+        }
+
+        Ok(Self {
+            region,
+            document,
+            parameters,
+            output_bucket,
+            output_prefix,
+            instance_profile_arn,
+            exclusion_tag,
+            ssm_wait,
+            dedup,
+            notify_topic_arn,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<InstallerConfig, Error> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        InstallerConfig::from_lookup(&move |name| map.get(name).cloned())
+    }
+
+    fn variable_of(err: Error) -> &'static str {
+        match err {
+            Error::Config { variable, .. } => variable,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let cfg = config(&[("AWS_REGION", "ap-northeast-2")]).unwrap();
+        assert_eq!(cfg.document, "AWS-ConfigureAWSPackage");
+        assert_eq!(cfg.parameters["action"], vec!["Install"]);
+        assert_eq!(cfg.parameters["name"], vec!["AmazonInspector2-InspectorSsmPlugin"]);
+        assert_eq!(cfg.output_bucket, None);
+        assert_eq!(cfg.output_prefix, "runcommand");
+        assert_eq!(cfg.exclusion_tag, "InspectorEc2Exclusion");
+        assert_eq!(cfg.ssm_wait, Duration::from_secs(240));
+        assert_eq!(cfg.dedup, Duration::from_secs(24 * 3600));
+        assert_eq!(cfg.notify_topic_arn, None);
+        assert_eq!(cfg.instance_profile_arn, None);
+    }
+
+    #[test]
+    fn classic_agent_document_is_accepted() {
+        let cfg = config(&[
+            ("AWS_REGION", "us-east-1"),
+            ("AGENT_DOCUMENT", "AmazonInspector-ManageAWSAgent"),
+            ("AGENT_PARAMETERS", r#"{"Operation":["Install"]}"#),
+        ])
+        .unwrap();
+        assert_eq!(cfg.document, "AmazonInspector-ManageAWSAgent");
+        assert_eq!(cfg.parameters["Operation"], vec!["Install"]);
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let cfg = config(&[
+            ("AWS_REGION", "us-east-1"),
+            ("NOTIFY_TOPIC_ARN", ""),
+            ("DEDUP_HOURS", " "),
+        ])
+        .unwrap();
+        assert_eq!(cfg.notify_topic_arn, None);
+        assert_eq!(cfg.dedup, Duration::from_secs(24 * 3600));
+    }
+
+    #[test]
+    fn each_bad_variable_is_named() {
+        let base = ("AWS_REGION", "us-east-1");
+        let cases: &[(&str, &str, &str)] = &[
+            ("AGENT_PARAMETERS", "[1,2]", "AGENT_PARAMETERS"),
+            ("AGENT_PARAMETERS", r#"{"action":"Install"}"#, "AGENT_PARAMETERS"),
+            ("AGENT_DOCUMENT", "bad name!", "AGENT_DOCUMENT"),
+            ("RUN_COMMAND_OUTPUT_BUCKET", "My_Bucket", "RUN_COMMAND_OUTPUT_BUCKET"),
+            ("INSTANCE_PROFILE_ARN", "my-profile", "INSTANCE_PROFILE_ARN"),
+            ("SSM_WAIT_SECONDS", "ten", "SSM_WAIT_SECONDS"),
+            ("SSM_WAIT_SECONDS", "901", "SSM_WAIT_SECONDS"),
+            ("DEDUP_HOURS", "-1", "DEDUP_HOURS"),
+            (
+                "NOTIFY_TOPIC_ARN",
+                "arn:aws:sqs:us-east-1:123456789012:q",
+                "NOTIFY_TOPIC_ARN",
+            ),
+        ];
+        for (name, value, expected) in cases {
+            let err = config(&[base, (name, value)]).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(variable_of(err), *expected, "{name}={value}");
+            assert!(message.contains(expected), "message {message:?} names {expected}");
+        }
+    }
+
+    #[test]
+    fn missing_region_is_a_config_error() {
+        assert_eq!(variable_of(config(&[]).unwrap_err()), "AWS_REGION");
+    }
+}

@@ -1,0 +1,105 @@
+//! The crate's one error enum and its class (ignored / retryable / config), per DESIGN.md.
+
+use std::fmt;
+
+/// A boxed error source, kept so that an SDK error is never flattened into a string.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What the caller should do about an error (DESIGN.md, "Three error classes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Not for us, or permanently unusable: retrying would change nothing.
+    Ignored,
+    /// Transient: Lambda's async retry and then the DLQ take over.
+    Retryable,
+    /// A bad environment, rules file or permission: a person has to fix something.
+    Config,
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorClass::Ignored => "Ignored",
+            ErrorClass::Retryable => "Retryable",
+            ErrorClass::Config => "Config",
+        })
+    }
+}
+
+/// Every error the functions can return.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A missing or invalid environment variable, named in the message.
+    #[error("invalid configuration: {variable}: {message}")]
+    Config {
+        /// The environment variable at fault.
+        variable: &'static str,
+        /// What is wrong with it and what is expected.
+        message: String,
+    },
+
+    /// An AWS call failed after the SDK's own retries.
+    #[error("{service} {operation} failed: {detail}")]
+    Aws {
+        /// The service, for example `ssm`.
+        service: &'static str,
+        /// The API operation, for example `SendCommand`.
+        operation: &'static str,
+        /// The service's error code, where the service gave one.
+        code: Option<String>,
+        /// Whether retrying can help.
+        class: ErrorClass,
+        /// The code and message, or the transport failure, in words.
+        detail: String,
+        /// The SDK error itself.
+        #[source]
+        source: BoxError,
+    },
+
+    /// SSM answered `InvalidInstanceId`: the instance is not SSM-managed and online (yet).
+    #[error("instance {instance_id} is not managed by SSM yet")]
+    NotManaged {
+        /// The instance SSM does not know.
+        instance_id: String,
+    },
+
+    /// The instance did not become SSM-managed within the wait, and nothing proves it never will.
+    #[error("instance {instance_id} did not become SSM-managed within {waited_secs}s: {diagnosis}")]
+    StillUnmanaged {
+        /// The instance.
+        instance_id: String,
+        /// How long the function waited.
+        waited_secs: u64,
+        /// What the diagnosis found: ping status, route, endpoints, profile.
+        diagnosis: String,
+    },
+}
+
+impl Error {
+    /// The class of this error, which decides the Lambda `errorType` and what happens next.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Config { .. } => ErrorClass::Config,
+            Error::Aws { class, .. } => *class,
+            Error::NotManaged { .. } | Error::StillUnmanaged { .. } => ErrorClass::Retryable,
+        }
+    }
+
+    /// A short name of the variant, the second half of the Lambda `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config { .. } => "InvalidConfiguration",
+            Error::Aws { .. } => "AwsError",
+            Error::NotManaged { .. } => "InstanceNotManaged",
+            Error::StillUnmanaged { .. } => "InstanceStillUnmanaged",
+        }
+    }
+
+    /// Builds a configuration error for `variable`.
+    pub fn config(variable: &'static str, message: impl Into<String>) -> Self {
+        Error::Config {
+            variable,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! inspector-autopilot's common crate: events, configuration, errors, the agent-installer flow
+//! and the AWS adapters behind narrow traits.
+//!
+//! Domain modules (`events`, `config`, `installer`, `ports`) never touch `lambda_runtime`; the
+//! Lambda glue lives in [`runtime`] and the SDK glue in [`aws`].
+
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod events;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
+pub mod installer;
+pub mod ports;
+pub mod runtime;
+pub mod telemetry;
+pub mod text;
+
+pub use error::{Error, ErrorClass};
