@@ -186,3 +186,225 @@ impl NetworkDirectory for Ec2Adapter {
         Ok(services)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::error::ErrorMetadata;
+    use aws_sdk_ec2::operation::associate_iam_instance_profile::{
+        AssociateIamInstanceProfileError, AssociateIamInstanceProfileOutput,
+    };
+    use aws_sdk_ec2::operation::describe_instances::{DescribeInstancesError, DescribeInstancesOutput};
+    use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+    use aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsOutput;
+    use aws_sdk_ec2::types::{
+        IamInstanceProfile, Instance as Ec2Instance, InstanceState, InstanceStateName, Reservation, Route, State, Tag,
+        VpcEndpoint, VpcEndpointType,
+    };
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+
+    const ID: &str = "i-0123456789abcdef0";
+
+    #[tokio::test]
+    async fn describe_instance_maps_the_fields_we_use() {
+        let rule = mock!(Client::describe_instances)
+            .match_requests(|r| r.instance_ids() == [ID])
+            .then_output(|| {
+                DescribeInstancesOutput::builder()
+                    .reservations(
+                        Reservation::builder()
+                            .instances(
+                                Ec2Instance::builder()
+                                    .instance_id(ID)
+                                    .state(InstanceState::builder().name(InstanceStateName::Running).build())
+                                    .platform(PlatformValues::Windows)
+                                    .tags(Tag::builder().key("Name").value("web").build())
+                                    .iam_instance_profile(
+                                        IamInstanceProfile::builder()
+                                            .arn("arn:aws:iam::123456789012:instance-profile/p")
+                                            .build(),
+                                    )
+                                    .subnet_id("subnet-1")
+                                    .vpc_id("vpc-1")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let adapter = Ec2Adapter::from_client(mock_client!(aws_sdk_ec2, [&rule]));
+        let instance = adapter.describe_instance(ID).await.unwrap().unwrap();
+        assert_eq!(instance.state, "running");
+        assert_eq!(instance.platform, Platform::Windows);
+        assert_eq!(instance.tags["Name"], "web");
+        assert_eq!(
+            instance.instance_profile_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:instance-profile/p")
+        );
+        assert_eq!(instance.subnet_id.as_deref(), Some("subnet-1"));
+        assert_eq!(instance.public_ip, None);
+    }
+
+    #[tokio::test]
+    async fn unknown_instance_is_none() {
+        let rule = mock!(Client::describe_instances).then_error(|| {
+            DescribeInstancesError::generic(ErrorMetadata::builder().code("InvalidInstanceID.NotFound").build())
+        });
+        let adapter = Ec2Adapter::from_client(mock_client!(aws_sdk_ec2, [&rule]));
+        assert_eq!(adapter.describe_instance(ID).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn describe_retries_a_throttle_then_succeeds() {
+        let throttle = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>"#;
+        let rule = mock!(Client::describe_instances)
+            .sequence()
+            .http_status(503, Some(throttle.into()))
+            .output(|| DescribeInstancesOutput::builder().build())
+            .build();
+        let client = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&rule], |b| b.retry_config(
+            aws_sdk_ec2::config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+        ));
+        let adapter = Ec2Adapter::from_client(client);
+        assert_eq!(adapter.describe_instance(ID).await.unwrap(), None);
+        assert_eq!(rule.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn existing_association_counts_as_success() {
+        let rule = mock!(Client::associate_iam_instance_profile).then_error(|| {
+            AssociateIamInstanceProfileError::generic(
+                ErrorMetadata::builder()
+                    .code("IncorrectState")
+                    .message("There is an existing association for instance i-0123456789abcdef0")
+                    .build(),
+            )
+        });
+        let adapter = Ec2Adapter::from_client(mock_client!(aws_sdk_ec2, [&rule]));
+        adapter
+            .associate_instance_profile(ID, "arn:aws:iam::123456789012:instance-profile/p")
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn associate_passes_the_profile() {
+        let rule = mock!(Client::associate_iam_instance_profile)
+            .match_requests(|r| {
+                r.instance_id() == Some(ID)
+                    && r.iam_instance_profile().and_then(|p| p.arn())
+                        == Some("arn:aws:iam::123456789012:instance-profile/p")
+            })
+            .then_output(|| AssociateIamInstanceProfileOutput::builder().build());
+        let adapter = Ec2Adapter::from_client(mock_client!(aws_sdk_ec2, [&rule]));
+        adapter
+            .associate_instance_profile(ID, "arn:aws:iam::123456789012:instance-profile/p")
+            .await
+            .unwrap();
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn subnet_without_its_own_table_uses_the_main_table() {
+        let explicit = mock!(Client::describe_route_tables)
+            .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("association.subnet-id")))
+            .then_output(|| DescribeRouteTablesOutput::builder().build());
+        let main = mock!(Client::describe_route_tables)
+            .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("association.main")))
+            .then_output(|| {
+                DescribeRouteTablesOutput::builder()
+                    .route_tables(
+                        RouteTable::builder()
+                            .routes(
+                                Route::builder()
+                                    .destination_cidr_block("10.0.0.0/16")
+                                    .gateway_id("local")
+                                    .build(),
+                            )
+                            .routes(
+                                Route::builder()
+                                    .destination_cidr_block("0.0.0.0/0")
+                                    .nat_gateway_id("nat-0abc")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&explicit, &main]);
+        let adapter = Ec2Adapter::from_client(client);
+        assert_eq!(
+            adapter
+                .default_route_target("subnet-1", "vpc-1")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("nat-0abc")
+        );
+    }
+
+    #[test]
+    fn blackhole_and_local_routes_are_not_a_way_out() {
+        let table = RouteTable::builder()
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("10.0.0.0/16")
+                    .gateway_id("local")
+                    .build(),
+            )
+            .routes(
+                Route::builder()
+                    .destination_cidr_block("0.0.0.0/0")
+                    .gateway_id("igw-dead")
+                    .state(aws_sdk_ec2::types::RouteState::Blackhole)
+                    .build(),
+            )
+            .build();
+        assert_eq!(default_route_target(&table), None);
+    }
+
+    #[tokio::test]
+    async fn endpoints_keep_usable_interface_endpoints_only() {
+        let rule = mock!(Client::describe_vpc_endpoints)
+            .match_requests(|r| {
+                r.filters()
+                    .iter()
+                    .any(|f| f.name() == Some("vpc-id") && f.values() == ["vpc-1"])
+            })
+            .then_output(|| {
+                let endpoint = |service: &str, state: State, kind: VpcEndpointType| {
+                    VpcEndpoint::builder()
+                        .service_name(service)
+                        .state(state)
+                        .vpc_endpoint_type(kind)
+                        .build()
+                };
+                DescribeVpcEndpointsOutput::builder()
+                    .vpc_endpoints(endpoint(
+                        "com.amazonaws.r.ssm",
+                        State::Available,
+                        VpcEndpointType::Interface,
+                    ))
+                    .vpc_endpoints(endpoint(
+                        "com.amazonaws.r.ssmmessages",
+                        State::Failed,
+                        VpcEndpointType::Interface,
+                    ))
+                    .vpc_endpoints(endpoint(
+                        "com.amazonaws.r.s3",
+                        State::Available,
+                        VpcEndpointType::Gateway,
+                    ))
+                    .build()
+            });
+        let adapter = Ec2Adapter::from_client(mock_client!(aws_sdk_ec2, [&rule]));
+        assert_eq!(
+            adapter.interface_endpoint_services("vpc-1").await.unwrap(),
+            vec!["com.amazonaws.r.ssm"]
+        );
+    }
+}

@@ -159,3 +159,208 @@ impl ManagedInstances for SsmAdapter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use aws_sdk_ssm::config::retry::RetryConfig;
+    use aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationOutput;
+    use aws_sdk_ssm::operation::list_commands::ListCommandsOutput;
+    use aws_sdk_ssm::operation::send_command::{SendCommandError, SendCommandOutput};
+    use aws_sdk_ssm::types::{Command, CommandStatus, InstanceInformation, PingStatus};
+    use aws_sdk_ssm::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+
+    fn request() -> CommandRequest {
+        CommandRequest {
+            instance_id: "i-0123456789abcdef0".into(),
+            document: "AWS-ConfigureAWSPackage".into(),
+            parameters: [("action".to_owned(), vec!["Install".to_owned()])].into(),
+            output_bucket: Some("out-bucket".into()),
+            output_prefix: Some("runcommand".into()),
+            comment: "inspector-autopilot event e-1".into(),
+        }
+    }
+
+    fn sent() -> SendCommandOutput {
+        SendCommandOutput::builder()
+            .command(Command::builder().command_id("cmd-1").build())
+            .build()
+    }
+
+    fn retrying(builder: aws_sdk_ssm::config::Builder) -> aws_sdk_ssm::config::Builder {
+        builder.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+    }
+
+    #[tokio::test]
+    async fn send_command_passes_every_field() {
+        let rule = mock!(Client::send_command)
+            .match_requests(|r| {
+                r.document_name() == Some("AWS-ConfigureAWSPackage")
+                    && r.instance_ids() == ["i-0123456789abcdef0"]
+                    && r.parameters().and_then(|p| p.get("action")) == Some(&vec!["Install".to_owned()])
+                    && r.output_s3_bucket_name() == Some("out-bucket")
+                    && r.output_s3_key_prefix() == Some("runcommand")
+                    && r.comment() == Some("inspector-autopilot event e-1")
+            })
+            .then_output(sent);
+        let adapter = SsmAdapter::from_client(mock_client!(aws_sdk_ssm, [&rule]));
+        assert_eq!(adapter.send_command(&request()).await.unwrap(), "cmd-1");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn send_command_retries_a_throttle_then_succeeds() {
+        let rule = mock!(Client::send_command)
+            .sequence()
+            .http_status(
+                400,
+                Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+            )
+            .output(sent)
+            .build();
+        let client = mock_client!(aws_sdk_ssm, RuleMode::Sequential, [&rule], retrying);
+        let adapter = SsmAdapter::from_client(client);
+        assert_eq!(adapter.send_command(&request()).await.unwrap(), "cmd-1");
+        assert_eq!(rule.num_calls(), 2, "one throttled attempt, one success");
+    }
+
+    #[tokio::test]
+    async fn persistent_throttling_is_retryable_after_the_sdk_retries() {
+        let rule = mock!(Client::send_command)
+            .sequence()
+            .http_status(
+                400,
+                Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+            )
+            .times(3)
+            .build();
+        let client = mock_client!(aws_sdk_ssm, RuleMode::Sequential, [&rule], retrying);
+        let err = SsmAdapter::from_client(client)
+            .send_command(&request())
+            .await
+            .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Retryable);
+        assert!(
+            matches!(&err, Error::Aws { code: Some(c), operation: "SendCommand", .. } if c == "ThrottlingException")
+        );
+        assert_eq!(
+            err.to_string(),
+            "ssm SendCommand failed: ThrottlingException: Rate exceeded"
+        );
+        assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn invalid_instance_id_means_not_managed() {
+        let rule = mock!(Client::send_command).then_error(|| {
+            SendCommandError::InvalidInstanceId(aws_sdk_ssm::types::error::InvalidInstanceId::builder().build())
+        });
+        let adapter = SsmAdapter::from_client(mock_client!(aws_sdk_ssm, [&rule]));
+        let err = adapter.send_command(&request()).await.unwrap_err();
+        assert!(matches!(err, Error::NotManaged { ref instance_id } if instance_id == "i-0123456789abcdef0"));
+        assert_eq!(rule.num_calls(), 1, "InvalidInstanceId is not retried by the SDK");
+    }
+
+    #[tokio::test]
+    async fn access_denied_is_a_config_error() {
+        let rule = mock!(Client::send_command).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+                aws_smithy_types::body::SdkBody::from(
+                    r#"{"__type":"AccessDeniedException","message":"not authorized to perform ssm:SendCommand"}"#,
+                ),
+            )
+        });
+        let adapter = SsmAdapter::from_client(mock_client!(aws_sdk_ssm, [&rule]));
+        let err = adapter.send_command(&request()).await.unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Config);
+        assert!(err.to_string().contains("AccessDeniedException"));
+    }
+
+    #[tokio::test]
+    async fn recent_commands_keeps_only_our_document_within_the_window() {
+        let now = SystemTime::now();
+        let since = now - Duration::from_secs(3600);
+        let command = |id: &str, doc: &str, at: SystemTime, status: CommandStatus| {
+            Command::builder()
+                .command_id(id)
+                .document_name(doc)
+                .requested_date_time(DateTime::from(at))
+                .status(status)
+                .build()
+        };
+        let rule = mock!(Client::list_commands)
+            .match_requests(|r| {
+                r.instance_id() == Some("i-0123456789abcdef0")
+                    && r.filters()
+                        .iter()
+                        .any(|f| f.key() == &CommandFilterKey::DocumentName && f.value() == "AWS-ConfigureAWSPackage")
+                    && r.filters().iter().any(|f| f.key() == &CommandFilterKey::InvokedAfter)
+            })
+            .then_output(move || {
+                ListCommandsOutput::builder()
+                    .commands(command("ours", "AWS-ConfigureAWSPackage", now, CommandStatus::Success))
+                    .commands(command("other-doc", "AWS-RunShellScript", now, CommandStatus::Success))
+                    .commands(command(
+                        "too-old",
+                        "AWS-ConfigureAWSPackage",
+                        now - Duration::from_secs(7200),
+                        CommandStatus::Success,
+                    ))
+                    .build()
+            });
+        let adapter = SsmAdapter::from_client(mock_client!(aws_sdk_ssm, [&rule]));
+        let commands = adapter
+            .recent_commands("i-0123456789abcdef0", "AWS-ConfigureAWSPackage", since)
+            .await
+            .unwrap();
+        assert_eq!(
+            commands,
+            vec![CommandSummary {
+                command_id: "ours".into(),
+                status: "Success".into()
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn ping_status_reads_the_instance_information() {
+        let rule = mock!(Client::describe_instance_information)
+            .match_requests(|r| {
+                r.filters()
+                    .iter()
+                    .any(|f| f.key() == "InstanceIds" && f.values() == ["i-0123456789abcdef0"])
+            })
+            .then_output(|| {
+                DescribeInstanceInformationOutput::builder()
+                    .instance_information_list(
+                        InstanceInformation::builder()
+                            .instance_id("i-0123456789abcdef0")
+                            .ping_status(PingStatus::ConnectionLost)
+                            .build(),
+                    )
+                    .build()
+            });
+        let adapter = SsmAdapter::from_client(mock_client!(aws_sdk_ssm, [&rule]));
+        assert_eq!(
+            adapter.ping_status("i-0123456789abcdef0").await.unwrap().as_deref(),
+            Some("ConnectionLost")
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_instance_has_no_ping_status() {
+        let rule = mock!(Client::describe_instance_information)
+            .then_output(|| DescribeInstanceInformationOutput::builder().build());
+        let adapter = SsmAdapter::from_client(mock_client!(aws_sdk_ssm, [&rule]));
+        assert_eq!(adapter.ping_status("i-0123456789abcdef0").await.unwrap(), None);
+    }
+}
