@@ -1,1 +1,135 @@
-//! placeholder
+//! Integration-test harness shared by every function's tests: moto server on a free loopback
+//! port, an `SdkConfig` pointed at it, and the fixtures.
+//!
+//! The tests here need moto server from the project's virtualenv. `make test` installs it; run
+//! without it, they fail and say so rather than skip.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde_json::Value;
+
+/// The region every integration test runs in, the fixtures' region.
+pub const REGION: &str = "ap-northeast-2";
+
+/// The project's root folder.
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A fixture event from `tests/fixtures/events`.
+pub fn fixture(name: &str) -> Value {
+    let path = project_root().join("tests/fixtures/events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("fixture {}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("fixture {}: {err}", path.display()))
+}
+
+fn moto_server_path() -> PathBuf {
+    std::env::var_os("MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join(".venv/bin/moto_server"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|err| panic!("no free loopback port: {err}"))
+}
+
+/// One moto server process, stopped when dropped. Each test starts its own, so that no state
+/// leaks between tests (moto's SendCommand targets every instance in the region).
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts moto on a free loopback port and waits until it answers.
+    pub fn start() -> Self {
+        let server = moto_server_path();
+        assert!(
+            server.exists(),
+            "moto server not found at {}: run `make test`, which installs moto[server] into .venv",
+            server.display()
+        );
+        let port = free_port();
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("could not start {}: {err}", server.display()));
+        let moto = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not listen on {port} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    /// The SDK configuration a function would load with `AWS_ENDPOINT_URL` set to this server.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .test_credentials()
+            .load()
+            .await
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs one EC2 instance in moto's default VPC and returns its id.
+pub async fn run_instance(ec2: &aws_sdk_ec2::Client, tags: &[(&str, &str)]) -> String {
+    let image_id = ec2
+        .describe_images()
+        .send()
+        .await
+        .expect("moto DescribeImages")
+        .images()
+        .iter()
+        .find_map(|i| i.image_id().map(str::to_owned))
+        .expect("moto ships at least one AMI");
+    let mut request = ec2
+        .run_instances()
+        .image_id(image_id)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1);
+    if !tags.is_empty() {
+        let mut spec =
+            aws_sdk_ec2::types::TagSpecification::builder().resource_type(aws_sdk_ec2::types::ResourceType::Instance);
+        for (key, value) in tags {
+            spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(*key).value(*value).build());
+        }
+        request = request.tag_specifications(spec.build());
+    }
+    request
+        .send()
+        .await
+        .expect("moto RunInstances")
+        .instances()
+        .first()
+        .and_then(|i| i.instance_id())
+        .expect("an instance id")
+        .to_owned()
+}
