@@ -1,0 +1,56 @@
+# inspector-autopilot: every target installs what it needs from this repository's own files.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := $(CURDIR)/.venv
+PYTHON      ?= python3
+STAMP       := $(VENV)/.installed
+# Outside the clone, so that CI and fresh clones reuse the compiled AWS SDK.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/inspector-autopilot/target
+export PATH := $(VENV)/bin:$(PATH)
+FUNCTIONS   := agent-installer
+LAMBDA_DIR  := $(CURDIR)/target/lambda
+
+.PHONY: help setup fmt lint test unit-test e2e build release-host invoke-agent-installer bench demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+setup: $(STAMP) ## project venv with pinned moto[server], cargo-lambda and ziglang
+
+fmt: ## format the code
+	cargo fmt --all
+
+lint: ## rustfmt check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+unit-test: $(STAMP) ## unit, handler, adapter and moto integration tests
+	cargo test --workspace --all-targets
+
+release-host: ## release binaries for this machine (for e2e and bench)
+	cargo build --release $(addprefix -p ,$(FUNCTIONS))
+
+e2e: $(STAMP) release-host ## the release binary under cargo-lambda's Runtime API against moto
+	$(VENV)/bin/python scripts/lambda_e2e.py $(CARGO_TARGET_DIR)/release/agent-installer
+
+test: lint unit-test e2e ## everything CI runs
+
+build: $(STAMP) ## arm64 Lambda zips in target/lambda/<name>/bootstrap.zip
+	cargo lambda build --release --arm64 --output-format zip --lambda-dir $(LAMBDA_DIR) $(addprefix -p ,$(FUNCTIONS))
+
+invoke-agent-installer: e2e ## fixtures through cargo lambda watch/invoke against moto
+
+demo: e2e ## the local demo on moto (today: the agent-installer flow)
+
+bench: $(STAMP) release-host ## cold start, peak RSS and sizes (run `make build` first for the zip size)
+	$(VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/release/agent-installer $(LAMBDA_DIR)/agent-installer/bootstrap.zip
+
+clean: ## remove the venv and build outputs
+	rm -rf $(VENV) target
+	cargo clean

@@ -1,0 +1,136 @@
+"""Benchmarks of a function binary: cold start, peak RSS over one invocation, sizes.
+
+Usage: bench.py BINARY [ZIP]
+
+- cold start: from process spawn to its first Runtime API `GET /invocation/next`, under the
+  small loopback Runtime API below (the median of RUNS spawns);
+- peak RSS: VmHWM of the process after it has answered one real invocation (the running fixture,
+  rewritten to a moto instance) against moto server;
+- sizes: the stripped binary, and the deployment zip when given.
+"""
+
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from moto_stack import fixture, function_env, moto_server, provision
+
+RUNS = int(os.environ.get("BENCH_RUNS", "20"))
+
+
+class RuntimeApi(http.server.ThreadingHTTPServer):
+    """Just enough of the Lambda Runtime API for one invocation, on 127.0.0.1."""
+
+    daemon_threads = True
+
+    def __init__(self, event):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.event = event
+        self.first_next = None
+        self.served = False
+        self.answer = None
+        self.answered = threading.Event()
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        server: RuntimeApi = self.server
+        if server.first_next is None:
+            server.first_next = time.perf_counter()
+        if server.event is None or server.served:
+            time.sleep(3600)  # hold the poll; the process is killed before this returns
+            return
+        server.served = True
+        body = json.dumps(server.event).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-1")
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 60_000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn",
+                         "arn:aws:lambda:ap-northeast-2:123456789012:function:agent-installer")
+        self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        self.server.answer = (self.path, self.rfile.read(length).decode())
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.server.answered.set()
+
+
+def run_once(binary, env, event):
+    api = RuntimeApi(event)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=api.address, AWS_LAMBDA_FUNCTION_NAME="agent-installer",
+               AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128")
+    started = time.perf_counter()
+    child = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        if event is None:
+            while api.first_next is None and time.monotonic() < deadline and child.poll() is None:
+                time.sleep(0.0005)
+            if api.first_next is None:
+                raise RuntimeError(f"no /next within 30 s (exit code {child.poll()})")
+            return (api.first_next - started) * 1000, None, None
+        if not api.answered.wait(60):
+            raise RuntimeError(f"no answer within 60 s (exit code {child.poll()})")
+        status = Path(f"/proc/{child.pid}/status").read_text()
+        hwm_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+        return (api.first_next - started) * 1000, hwm_kb / 1024, api.answer
+    finally:
+        child.kill()
+        child.wait()
+        api.shutdown()
+        api.server_close()
+
+
+def main(binary, zip_path=None):
+    with moto_server() as (endpoint, _):
+        stack = provision(endpoint)
+        env = function_env(endpoint, stack)
+        env["AWS_LAMBDA_LOG_LEVEL"] = "WARN"
+        cold = sorted(run_once(binary, env, None)[0] for _ in range(RUNS))
+        event = fixture("ec2-state-running.json")
+        event["detail"]["instance-id"] = stack["instance_id"]
+        peaks, answer = [], None
+        for _ in range(5):
+            _, peak, answer = run_once(binary, env, event)
+            peaks.append(peak)
+    print(f"binary                 {binary}")
+    print(f"cold start to /next    median {statistics.median(cold):.1f} ms, "
+          f"min {cold[0]:.1f} ms, max {cold[-1]:.1f} ms ({RUNS} runs)")
+    print(f"peak RSS, 1 invocation max {max(peaks):.1f} MB, median {statistics.median(peaks):.1f} MB (5 runs)")
+    print(f"last answer            {answer[0]} {answer[1][:120]}")
+    print(f"binary size (stripped) {os.path.getsize(binary) / 1e6:.2f} MB")
+    if zip_path and os.path.exists(zip_path):
+        print(f"zip size               {os.path.getsize(zip_path) / 1e6:.2f} MB ({zip_path})")
+    if '"outcome":"command-sent"' not in answer[1] and '"outcome":"already-sent"' not in answer[1]:
+        print("the invocation did not send the command", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    sys.exit(main(*sys.argv[1:]))
