@@ -79,3 +79,19 @@ where
         source: Box::new(err),
     }
 }
+
+/// A request the SDK refused to build: a bug or bad configuration, never transient.
+pub fn build_error(
+    service: &'static str,
+    operation: &'static str,
+    err: aws_smithy_types::error::operation::BuildError,
+) -> Error {
+    Error::Aws {
+        service,
+        operation,
+        code: None,
+        class: ErrorClass::Config,
+        detail: err.to_string(),
+        source: Box::new(err),
+    }
+}

@@ -5,9 +5,9 @@ use aws_config::SdkConfig;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
-use super::aws_error;
+use super::{aws_error, build_error};
 use crate::ports::{Notification, Notifier};
-use crate::{Error, ErrorClass};
+use crate::Error;
 
 /// SNS through one SDK client.
 #[derive(Clone, Debug)]
@@ -41,14 +41,7 @@ impl Notifier for SnsNotifier {
                 .data_type("String")
                 .string_value(value)
                 .build()
-                .map_err(|err| Error::Aws {
-                    service: "sns",
-                    operation: "Publish",
-                    code: None,
-                    class: ErrorClass::Config,
-                    detail: err.to_string(),
-                    source: Box::new(err),
-                })?;
+                .map_err(|err| build_error("sns", "Publish", err))?;
             request = request.message_attributes(name, attribute);
         }
         let output = request.send().await.map_err(|err| aws_error("sns", "Publish", err))?;
@@ -62,6 +55,7 @@ mod tests {
     use aws_smithy_mocks::{mock, mock_client};
 
     use super::*;
+    use crate::ErrorClass;
 
     #[tokio::test]
     async fn publish_sends_subject_message_and_string_attributes() {

@@ -9,7 +9,7 @@ use aws_sdk_ssm::Client;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 
-use super::aws_error;
+use super::{aws_error, build_error};
 use crate::ports::{CommandRequest, CommandSender, CommandSummary, ManagedInstances};
 use crate::{Error, ErrorClass};
 
@@ -31,18 +31,6 @@ impl SsmAdapter {
     /// Wraps an existing client (tests use a mocked one).
     pub fn from_client(client: Client) -> Self {
         Self { client }
-    }
-}
-
-/// A request that could not even be built is a bug or bad configuration, never transient.
-fn build_error(operation: &'static str, err: aws_smithy_types::error::operation::BuildError) -> Error {
-    Error::Aws {
-        service: "ssm",
-        operation,
-        code: None,
-        class: ErrorClass::Config,
-        detail: err.to_string(),
-        source: Box::new(err),
     }
 }
 
@@ -90,6 +78,7 @@ impl CommandSender for SsmAdapter {
         let since = DateTime::from(since);
         let invoked_after = since.fmt(Format::DateTime).map_err(|err| {
             build_error(
+                "ssm",
                 "ListCommands",
                 aws_smithy_types::error::operation::BuildError::other(err),
             )
@@ -101,7 +90,7 @@ impl CommandSender for SsmAdapter {
         .into_iter()
         .map(|(key, value)| CommandFilter::builder().key(key).value(value).build())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| build_error("ListCommands", err))?;
+        .map_err(|err| build_error("ssm", "ListCommands", err))?;
 
         let mut pages = self
             .client
@@ -146,7 +135,7 @@ impl ManagedInstances for SsmAdapter {
             .key("InstanceIds")
             .values(instance_id)
             .build()
-            .map_err(|err| build_error("DescribeInstanceInformation", err))?;
+            .map_err(|err| build_error("ssm", "DescribeInstanceInformation", err))?;
         match self.client.describe_instance_information().filters(filter).send().await {
             Ok(output) => Ok(output
                 .instance_information_list()

@@ -1,6 +1,7 @@
 //! agent-installer's flow: make an EC2 instance SSM-managed and bring the Inspector plugin install
 //! forward with Run Command, or say exactly why the instance cannot be reached.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -112,6 +113,18 @@ impl Report {
     }
 }
 
+/// The message attributes of every agent-installer notification, for SNS filter policies.
+fn message_attributes(event_type: &str, severity: &str, instance_id: &str) -> BTreeMap<String, String> {
+    [
+        ("eventType", event_type),
+        ("severity", severity),
+        ("instanceId", instance_id),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
 /// The ports agent-installer talks to.
 #[derive(Clone)]
 pub struct Ports {
@@ -128,7 +141,7 @@ pub struct Ports {
 }
 
 /// The result of sending until SSM knows the instance.
-enum Send {
+enum SendResult {
     Sent(String),
     NotManaged { waited: Duration },
 }
@@ -238,7 +251,7 @@ impl Installer {
 
         let request = self.command_request(instance_id, event_id);
         match self.send_until_managed(&request, deadline).await? {
-            Send::Sent(command_id) => {
+            SendResult::Sent(command_id) => {
                 tracing::info!(instance_id, command_id, document = %request.document, "run command sent");
                 let mut report = Report::new(
                     Outcome::CommandSent,
@@ -255,7 +268,7 @@ impl Installer {
                 report.profile_associated = profile_associated;
                 Ok(report)
             }
-            Send::NotManaged { waited } => self.diagnose(&instance, waited, profile_associated).await,
+            SendResult::NotManaged { waited } => self.diagnose(&instance, waited, profile_associated).await,
         }
     }
 
@@ -314,7 +327,11 @@ impl Installer {
 
     /// Sends, retrying `InvalidInstanceId` with backoff for up to `SSM_WAIT_SECONDS`, and never
     /// past the Lambda deadline less [`DEADLINE_RESERVE`].
-    async fn send_until_managed(&self, request: &CommandRequest, deadline: Option<Instant>) -> Result<Send, Error> {
+    async fn send_until_managed(
+        &self,
+        request: &CommandRequest,
+        deadline: Option<Instant>,
+    ) -> Result<SendResult, Error> {
         let started = Instant::now();
         let mut give_up = started + self.config.ssm_wait;
         if let Some(deadline) = deadline {
@@ -323,11 +340,11 @@ impl Installer {
         let mut delay = FIRST_BACKOFF;
         loop {
             match self.ports.commands.send_command(request).await {
-                Ok(command_id) => return Ok(Send::Sent(command_id)),
+                Ok(command_id) => return Ok(SendResult::Sent(command_id)),
                 Err(Error::NotManaged { .. }) => {
                     let remaining = give_up.saturating_duration_since(Instant::now());
                     if remaining.is_zero() {
-                        return Ok(Send::NotManaged {
+                        return Ok(SendResult::NotManaged {
                             waited: started.elapsed(),
                         });
                     }
@@ -426,14 +443,7 @@ impl Installer {
                     waited.as_secs(),
                     report.missing_endpoints.join(", "),
                 ),
-                attributes: [
-                    ("eventType", "instance-unreachable"),
-                    ("severity", "error"),
-                    ("instanceId", id),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
+                attributes: message_attributes("instance-unreachable", "error", id),
             };
             report.message_id = Some(self.ports.notifier.publish(&notification).await?);
         }
@@ -508,14 +518,7 @@ impl Installer {
                 detail.status,
                 clip(&detail.requested_date_time, ECHO_CHARS),
             ),
-            attributes: [
-                ("eventType", "run-command-failed"),
-                ("severity", severity),
-                ("instanceId", id),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
+            attributes: message_attributes("run-command-failed", severity, id),
         };
         let message_id = self.ports.notifier.publish(&notification).await?;
         let mut report = Report::new(Outcome::Notified, reason).for_instance(id);
