@@ -60,8 +60,8 @@ pub struct FakeState {
     pub route_targets: BTreeMap<String, String>,
     /// Interface endpoint service names by VPC.
     pub endpoint_services: BTreeMap<String, Vec<String>>,
-    /// Earlier sends by instance.
-    pub history: BTreeMap<String, Vec<CommandSummary>>,
+    /// Earlier sends by (instance, document), newest first.
+    pub history: BTreeMap<(String, String), Vec<CommandSummary>>,
     /// How many sends answer `InvalidInstanceId` before one succeeds (`usize::MAX`: always).
     pub not_managed_sends: usize,
     /// SSM ping status by instance.
@@ -218,13 +218,17 @@ impl CommandSender for FakeAws {
             });
         }
         let command_id = format!("command-{}", state.sends);
-        state.history.entry(request.instance_id.clone()).or_default().insert(
-            0,
-            CommandSummary {
-                command_id: command_id.clone(),
-                status: "Pending".to_owned(),
-            },
-        );
+        state
+            .history
+            .entry((request.instance_id.clone(), request.document.clone()))
+            .or_default()
+            .insert(
+                0,
+                CommandSummary {
+                    command_id: command_id.clone(),
+                    status: "Pending".to_owned(),
+                },
+            );
         Ok(command_id)
     }
 
@@ -240,7 +244,7 @@ impl CommandSender for FakeAws {
                 document: document.to_owned(),
             })
             .history
-            .get(instance_id)
+            .get(&(instance_id.to_owned(), document.to_owned()))
             .cloned()
             .unwrap_or_default())
     }

@@ -1,4 +1,5 @@
 //! One test per branch of the agent-installer flow, against recording fakes of the ports.
+//! Compiled only under #[cfg(test)] (declared in mod.rs), so unwrap is fine here.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -244,7 +245,7 @@ async fn second_event_within_the_dedup_window_is_already_sent() {
 async fn failed_earlier_send_does_not_block_a_new_one() {
     let (fake, installer) = setup(&[], |s| {
         s.history.insert(
-            ID.into(),
+            (ID.into(), "AWS-ConfigureAWSPackage".into()),
             vec![crate::ports::CommandSummary {
                 command_id: "old".into(),
                 status: "Failed".into(),
