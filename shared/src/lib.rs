@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
+pub mod filter;
 pub mod installer;
 pub mod ports;
 pub mod runtime;
