@@ -3,6 +3,7 @@
 //! path, and written back unchanged.
 
 mod fields;
+pub mod matcher;
 
 use std::collections::BTreeMap;
 use std::fmt;
