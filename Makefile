@@ -48,7 +48,8 @@ invoke-agent-installer: e2e ## fixtures through cargo lambda watch/invoke agains
 
 demo: e2e ## the local demo on moto (today: the agent-installer flow)
 
-bench: $(STAMP) release-host ## cold start, peak RSS and sizes (run `make build` first for the zip size)
+bench: $(STAMP) release-host ## matcher throughput; cold start, peak RSS and sizes (`make build` first for the zip)
+	cargo bench -p shared --bench matcher
 	$(VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/release/agent-installer $(LAMBDA_DIR)/agent-installer/bootstrap.zip
 
 clean: ## remove the venv and build outputs
