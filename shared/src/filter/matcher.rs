@@ -47,6 +47,18 @@ pub const LOCATIONS: &[(&str, &[&str])] = &[
     ("resourceId", &["resources[]", "id"]),
     ("resourceTags", &["resources[]", "tags"]),
     (
+        "ec2InstanceImageId",
+        &["resources[]", "details", "awsEc2Instance", "imageId"],
+    ),
+    (
+        "ec2InstanceVpcId",
+        &["resources[]", "details", "awsEc2Instance", "vpcId"],
+    ),
+    (
+        "ec2InstanceSubnetId",
+        &["resources[]", "details", "awsEc2Instance", "subnetId"],
+    ),
+    (
         "ecrImageArchitecture",
         &["resources[]", "details", "awsEcrContainerImage", "architecture"],
     ),

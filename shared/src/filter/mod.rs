@@ -4,6 +4,8 @@
 
 mod fields;
 pub mod matcher;
+#[cfg(feature = "inspector2")]
+pub mod sdk;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -162,6 +164,16 @@ pub struct ValidationError {
     pub message: String,
 }
 
+impl ValidationError {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ValidationError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.path, self.message)
@@ -186,19 +198,20 @@ const PACKAGE_STRING_PARTS: [&str; 7] = [
 ];
 
 /// Collects every problem instead of stopping at the first.
-struct Checker {
-    errors: Vec<ValidationError>,
+#[derive(Default)]
+pub(crate) struct Checker {
+    pub(crate) errors: Vec<ValidationError>,
 }
 
 impl Checker {
-    fn error(&mut self, path: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, path: &str, message: impl Into<String>) {
         self.errors.push(ValidationError {
             path: path.to_owned(),
             message: message.into(),
         });
     }
 
-    fn object<'v>(&mut self, value: &'v Value, path: &str, keys: &[&str]) -> Option<&'v Map<String, Value>> {
+    pub(crate) fn object<'v>(&mut self, value: &'v Value, path: &str, keys: &[&str]) -> Option<&'v Map<String, Value>> {
         let Some(object) = value.as_object() else {
             self.error(path, format!("expected an object with {}", keys.join(", ")));
             return None;
@@ -214,7 +227,7 @@ impl Checker {
         Some(object)
     }
 
-    fn text(&mut self, object: &Map<String, Value>, path: &str, key: &str, max: usize) -> Option<String> {
+    pub(crate) fn text(&mut self, object: &Map<String, Value>, path: &str, key: &str, max: usize) -> Option<String> {
         let path = format!("{path}.{key}");
         match object.get(key) {
             None | Some(Value::Null) => None,

@@ -19,7 +19,7 @@ fn errors(criteria: Value) -> Vec<String> {
 }
 
 /// A valid sample filter of each kind.
-fn sample(kind: Kind) -> Value {
+pub(crate) fn sample(kind: Kind) -> Value {
     match kind {
         Kind::String => json!([{"comparison": "PREFIX", "value": "sandbox-"}]),
         Kind::Number => json!([{"lowerInclusive": 7.0, "upperInclusive": 10.0}]),
