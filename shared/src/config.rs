@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::rules::source::RulesUri;
 use crate::Error;
 
 /// The default SSM document: Inspector v2's plugin through Distributor.
@@ -174,6 +175,58 @@ impl InstallerConfig {
     }
 }
 
+/// The default `MANAGED_TAG`: the tag that marks a filter as owned by inspector-autopilot.
+pub const DEFAULT_MANAGED_TAG: &str = "ManagedBy=inspector-autopilot";
+
+/// suppression-sync's configuration (DESIGN.md, "suppression-sync").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// The region, from `AWS_REGION`.
+    pub region: String,
+    /// Where the rules live (`RULES_URI`).
+    pub rules_uri: RulesUri,
+    /// The tag key and value that mark a filter as ours (`MANAGED_TAG`, `key=value`).
+    pub managed_tag: (String, String),
+}
+
+impl SyncConfig {
+    /// Reads and validates the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads and validates the variables `env` gives; each error names its variable.
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let region = lookup(env, "AWS_REGION")
+            .ok_or_else(|| Error::config("AWS_REGION", "is not set; Lambda sets it, set it by hand elsewhere"))?;
+        let rules_uri = lookup(env, "RULES_URI")
+            .ok_or_else(|| Error::config("RULES_URI", "is required: s3://<bucket>/<key> or ssm:/<parameter name>"))?;
+        let rules_uri = RulesUri::parse(&rules_uri).map_err(|message| Error::config("RULES_URI", message))?;
+        let managed_tag = lookup(env, "MANAGED_TAG").unwrap_or_else(|| DEFAULT_MANAGED_TAG.to_owned());
+        let managed_tag = parse_managed_tag(&managed_tag).map_err(|message| Error::config("MANAGED_TAG", message))?;
+        Ok(SyncConfig {
+            region,
+            rules_uri,
+            managed_tag,
+        })
+    }
+}
+
+/// `key=value`, with the key in Inspector's tag key alphabet and not under `aws:`.
+fn parse_managed_tag(text: &str) -> Result<(String, String), String> {
+    let expected = format!("expected key=value like {DEFAULT_MANAGED_TAG}, got {text:?}");
+    let (key, value) = text.split_once('=').ok_or_else(|| expected.clone())?;
+    let key_ok = (1..=128).contains(&key.len())
+        && !key.starts_with("aws:")
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-=._:/".contains(&b));
+    if !key_ok || value.is_empty() || value.chars().count() > 256 {
+        return Err(expected);
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +312,75 @@ mod tests {
     #[test]
     fn missing_region_is_a_config_error() {
         assert_eq!(variable_of(config(&[]).unwrap_err()), "AWS_REGION");
+    }
+
+    fn sync_config(vars: &[(&str, &str)]) -> Result<SyncConfig, Error> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        SyncConfig::from_lookup(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn sync_config_defaults_and_both_uri_schemes() {
+        let s3 = sync_config(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("RULES_URI", "s3://rules-bucket/inspector/rules.json"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s3.rules_uri,
+            RulesUri::S3 {
+                bucket: "rules-bucket".into(),
+                key: "inspector/rules.json".into()
+            }
+        );
+        assert_eq!(s3.managed_tag, ("ManagedBy".into(), "inspector-autopilot".into()));
+        let ssm = sync_config(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("RULES_URI", "ssm:/inspector-autopilot/rules"),
+            ("MANAGED_TAG", "Owner:Tool=autopilot=v1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            ssm.rules_uri,
+            RulesUri::Ssm {
+                name: "/inspector-autopilot/rules".into()
+            }
+        );
+        assert_eq!(ssm.managed_tag, ("Owner:Tool".into(), "autopilot=v1".into()));
+    }
+
+    #[test]
+    fn each_bad_sync_variable_is_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("AWS_REGION", "r")], "RULES_URI"),
+            (&[("AWS_REGION", "r"), ("RULES_URI", "https://x/y")], "RULES_URI"),
+            (&[("AWS_REGION", "r"), ("RULES_URI", "s3://bucket-only")], "RULES_URI"),
+            (&[("AWS_REGION", "r"), ("RULES_URI", "ssm:")], "RULES_URI"),
+            (
+                &[
+                    ("AWS_REGION", "r"),
+                    ("RULES_URI", "s3://b/k"),
+                    ("MANAGED_TAG", "no-equals"),
+                ],
+                "MANAGED_TAG",
+            ),
+            (
+                &[
+                    ("AWS_REGION", "r"),
+                    ("RULES_URI", "s3://b/k"),
+                    ("MANAGED_TAG", "aws:x=y"),
+                ],
+                "MANAGED_TAG",
+            ),
+            (
+                &[("AWS_REGION", "r"), ("RULES_URI", "s3://b/k"), ("MANAGED_TAG", "k=")],
+                "MANAGED_TAG",
+            ),
+            (&[("RULES_URI", "s3://b/k")], "AWS_REGION"),
+        ];
+        for (vars, variable) in cases {
+            let err = sync_config(vars).unwrap_err();
+            assert_eq!(variable_of(err), *variable, "{vars:?}");
+        }
     }
 }

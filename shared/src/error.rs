@@ -63,6 +63,16 @@ pub enum Error {
         instance_id: String,
     },
 
+    /// The rules file cannot be used: it is unreadable, malformed or invalid. Every problem is listed
+    /// with its path (`suppressions[1].filterCriteria.severity[0].comparison`).
+    #[error("rules file {uri} is invalid ({} problem{}): {}", problems.len(), if problems.len() == 1 { "" } else { "s" }, summary(problems))]
+    Rules {
+        /// Where the rules came from, for example `s3://bucket/rules.json`.
+        uri: String,
+        /// Every problem found, in order.
+        problems: Vec<crate::filter::ValidationError>,
+    },
+
     /// The instance did not become SSM-managed within the wait, and nothing proves it never will.
     #[error("instance {instance_id} did not become SSM-managed within {waited_secs}s: {diagnosis}")]
     StillUnmanaged {
@@ -79,7 +89,7 @@ impl Error {
     /// The class of this error, which decides the Lambda `errorType` and what happens next.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::Config { .. } => ErrorClass::Config,
+            Error::Config { .. } | Error::Rules { .. } => ErrorClass::Config,
             Error::Aws { class, .. } => *class,
             Error::NotManaged { .. } | Error::StillUnmanaged { .. } => ErrorClass::Retryable,
         }
@@ -90,6 +100,7 @@ impl Error {
         match self {
             Error::Config { .. } => "InvalidConfiguration",
             Error::Aws { .. } => "AwsError",
+            Error::Rules { .. } => "InvalidRules",
             Error::NotManaged { .. } => "InstanceNotManaged",
             Error::StillUnmanaged { .. } => "InstanceStillUnmanaged",
         }
@@ -102,4 +113,21 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// How many problems an error message spells out; the rest are counted.
+const PROBLEMS_SHOWN: usize = 20;
+
+/// The first problems of a rules file, joined for one readable message.
+fn summary(problems: &[crate::filter::ValidationError]) -> String {
+    let mut text = problems
+        .iter()
+        .take(PROBLEMS_SHOWN)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if problems.len() > PROBLEMS_SHOWN {
+        text.push_str(&format!("; and {} more", problems.len() - PROBLEMS_SHOWN));
+    }
+    text
 }

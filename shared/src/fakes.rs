@@ -7,11 +7,13 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use crate::filter::FilterCriteria;
 use crate::installer::Ports;
 use crate::ports::{
-    CommandRequest, CommandSender, CommandSummary, Instance, InstanceDirectory, ManagedInstances, NetworkDirectory,
-    Notification, Notifier, Platform,
+    CommandRequest, CommandSender, CommandSummary, FilterSpec, FilterStore, Instance, InstanceDirectory,
+    ManagedInstances, NetworkDirectory, Notification, Notifier, Platform, StoredFilter,
 };
+use crate::rules::source::{Fetched, RulesStore, RulesUri};
 use crate::{Error, ErrorClass};
 
 /// One call a fake received, in order.
@@ -269,5 +271,227 @@ impl Notifier for FakeAws {
             Some(class) => Err(fake_error("Publish", class)),
             None => Ok(format!("message-{}", state.calls.len())),
         }
+    }
+}
+
+/// One call [`FakeFilters`] received.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilterCall {
+    /// `list_suppression_filters`.
+    List,
+    /// `create`, by name.
+    Create(String),
+    /// `update`, by ARN.
+    Update(String),
+    /// `retag`: ARN, tags put, keys removed.
+    Retag(String, BTreeMap<String, String>, Vec<String>),
+    /// `delete`, by ARN.
+    Delete(String),
+}
+
+/// What [`FakeFilters`] holds and has seen.
+#[derive(Debug, Default)]
+pub struct FakeFilterState {
+    /// The account's suppression filters, in creation order.
+    pub filters: Vec<StoredFilter>,
+    /// Every call, in order.
+    pub calls: Vec<FilterCall>,
+    /// Fail every call after this many changes (create/update/retag/delete), with a throttle.
+    pub fail_after_changes: Option<usize>,
+    next_id: usize,
+}
+
+/// An in-memory Inspector2 filter store with Inspector's behaviour: ARNs on create, tags kept
+/// with the filter, `UpdateFilter` leaving tags alone.
+#[derive(Clone, Default)]
+pub struct FakeFilters {
+    state: Arc<Mutex<FakeFilterState>>,
+}
+
+impl FakeFilters {
+    /// An empty account.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The state, for setting up and checking.
+    pub fn state(&self) -> MutexGuard<'_, FakeFilterState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a filter as if made elsewhere (a person, or an earlier run); returns its ARN.
+    pub fn insert(&self, name: &str, criteria: FilterCriteria, tags: &[(&str, &str)]) -> String {
+        let mut state = self.state();
+        state.next_id += 1;
+        let arn = format!(
+            "arn:aws:inspector2:ap-northeast-2:123456789012:owner/123456789012/filter/f{}",
+            state.next_id
+        );
+        state.filters.push(StoredFilter {
+            arn: arn.clone(),
+            name: name.to_owned(),
+            description: None,
+            reason: None,
+            criteria: Some(criteria),
+            tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        });
+        arn
+    }
+
+    /// The filters, by name.
+    pub fn names(&self) -> Vec<String> {
+        self.state().filters.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// The calls that change something.
+    pub fn changes(&self) -> Vec<FilterCall> {
+        self.state()
+            .calls
+            .iter()
+            .filter(|c| !matches!(c, FilterCall::List))
+            .cloned()
+            .collect()
+    }
+
+    fn record(&self, call: FilterCall) -> Result<MutexGuard<'_, FakeFilterState>, Error> {
+        let mut state = self.state();
+        let is_change = !matches!(call, FilterCall::List);
+        state.calls.push(call);
+        let changes = state.calls.iter().filter(|c| !matches!(c, FilterCall::List)).count();
+        if is_change && state.fail_after_changes.is_some_and(|n| changes > n) {
+            return Err(Error::Aws {
+                service: "inspector2",
+                operation: "fake",
+                code: Some("ThrottlingException".into()),
+                class: ErrorClass::Retryable,
+                detail: "ThrottlingException: injected".into(),
+                source: "injected".into(),
+            });
+        }
+        Ok(state)
+    }
+}
+
+fn not_found(arn: &str) -> Error {
+    Error::Aws {
+        service: "inspector2",
+        operation: "fake",
+        code: Some("ResourceNotFoundException".into()),
+        class: ErrorClass::Config,
+        detail: format!("no filter {arn}"),
+        source: "not found".into(),
+    }
+}
+
+#[async_trait]
+impl FilterStore for FakeFilters {
+    async fn list_suppression_filters(&self) -> Result<Vec<StoredFilter>, Error> {
+        Ok(self.record(FilterCall::List)?.filters.clone())
+    }
+
+    async fn create(&self, spec: &FilterSpec) -> Result<String, Error> {
+        let mut state = self.record(FilterCall::Create(spec.name.clone()))?;
+        state.next_id += 1;
+        let arn = format!(
+            "arn:aws:inspector2:ap-northeast-2:123456789012:owner/123456789012/filter/f{}",
+            state.next_id
+        );
+        state.filters.push(StoredFilter {
+            arn: arn.clone(),
+            name: spec.name.clone(),
+            description: Some(spec.description.clone()),
+            reason: Some(spec.reason.clone()),
+            criteria: Some(spec.criteria.clone()),
+            tags: spec.tags.clone(),
+        });
+        Ok(arn)
+    }
+
+    async fn update(&self, arn: &str, spec: &FilterSpec) -> Result<(), Error> {
+        let mut state = self.record(FilterCall::Update(arn.to_owned()))?;
+        let filter = state
+            .filters
+            .iter_mut()
+            .find(|f| f.arn == arn)
+            .ok_or_else(|| not_found(arn))?;
+        filter.name = spec.name.clone();
+        filter.description = Some(spec.description.clone());
+        filter.reason = Some(spec.reason.clone());
+        filter.criteria = Some(spec.criteria.clone());
+        Ok(())
+    }
+
+    async fn retag(&self, arn: &str, put: &BTreeMap<String, String>, remove: &[String]) -> Result<(), Error> {
+        let mut state = self.record(FilterCall::Retag(arn.to_owned(), put.clone(), remove.to_vec()))?;
+        let filter = state
+            .filters
+            .iter_mut()
+            .find(|f| f.arn == arn)
+            .ok_or_else(|| not_found(arn))?;
+        filter.tags.extend(put.iter().map(|(k, v)| (k.clone(), v.clone())));
+        filter.tags.retain(|k, _| !remove.contains(k));
+        Ok(())
+    }
+
+    async fn delete(&self, arn: &str) -> Result<(), Error> {
+        let mut state = self.record(FilterCall::Delete(arn.to_owned()))?;
+        let before = state.filters.len();
+        state.filters.retain(|f| f.arn != arn);
+        match state.filters.len() < before {
+            true => Ok(()),
+            false => Err(not_found(arn)),
+        }
+    }
+}
+
+/// A rules store that serves a body at a version and counts fetches.
+#[derive(Clone, Default)]
+pub struct FakeRules {
+    inner: Arc<Mutex<(Option<Fetched>, usize)>>,
+}
+
+impl FakeRules {
+    /// A store that serves `body` at `version`.
+    pub fn new(version: &str, body: &str) -> Self {
+        let rules = Self::default();
+        rules.set(version, body);
+        rules
+    }
+
+    /// Replaces the file.
+    pub fn set(&self, version: &str, body: &str) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.0 = Some(Fetched {
+                version: version.to_owned(),
+                body: body.as_bytes().to_vec(),
+            });
+        }
+    }
+
+    /// How many fetches returned a body.
+    pub fn downloads(&self) -> usize {
+        self.inner.lock().map(|inner| inner.1).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl RulesStore for FakeRules {
+    async fn fetch(&self, uri: &RulesUri, known_version: Option<&str>) -> Result<Option<Fetched>, Error> {
+        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(fetched) = inner.0.clone() else {
+            return Err(Error::Aws {
+                service: "s3",
+                operation: "GetObject",
+                code: Some("NoSuchKey".into()),
+                class: ErrorClass::Config,
+                detail: format!("NoSuchKey: {uri}"),
+                source: "no such key".into(),
+            });
+        };
+        if known_version == Some(fetched.version.as_str()) {
+            return Ok(None);
+        }
+        inner.1 += 1;
+        Ok(Some(fetched))
     }
 }

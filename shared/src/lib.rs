@@ -13,7 +13,9 @@ pub mod fakes;
 pub mod filter;
 pub mod installer;
 pub mod ports;
+pub mod rules;
 pub mod runtime;
+pub mod sync;
 pub mod telemetry;
 pub mod text;
 

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use crate::config::DocumentParameters;
+use crate::filter::FilterCriteria;
 use crate::Error;
 
 /// An instance's operating-system family, as EC2 reports it.
@@ -137,4 +138,52 @@ pub struct Notification {
 pub trait Notifier: Send + Sync {
     /// Publishes and returns the message id.
     async fn publish(&self, notification: &Notification) -> Result<String, Error>;
+}
+
+/// An Inspector2 suppression filter as Inspector holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFilter {
+    /// The filter's ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// Its reason, if any.
+    pub reason: Option<String>,
+    /// Its criteria; `None` when they hold a value this build cannot represent, which then
+    /// always counts as a difference.
+    pub criteria: Option<FilterCriteria>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What a managed suppression filter should be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterSpec {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Reason.
+    pub reason: String,
+    /// Criteria.
+    pub criteria: FilterCriteria,
+    /// Every tag the filter should carry, the managed tag included.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Inspector2's suppression filters (`action = SUPPRESS`).
+#[async_trait]
+pub trait FilterStore: Send + Sync {
+    /// Every suppression filter of the account, managed or not, all pages.
+    async fn list_suppression_filters(&self) -> Result<Vec<StoredFilter>, Error>;
+    /// `CreateFilter` with action SUPPRESS and the spec's tags; returns the new ARN.
+    async fn create(&self, spec: &FilterSpec) -> Result<String, Error>;
+    /// `UpdateFilter`: name, description, reason, criteria and action SUPPRESS.
+    async fn update(&self, arn: &str, spec: &FilterSpec) -> Result<(), Error>;
+    /// `TagResource` with `put` and `UntagResource` with `remove` (each skipped when empty).
+    async fn retag(&self, arn: &str, put: &BTreeMap<String, String>, remove: &[String]) -> Result<(), Error>;
+    /// `DeleteFilter`.
+    async fn delete(&self, arn: &str) -> Result<(), Error>;
 }

@@ -3,6 +3,10 @@
 
 #[cfg(feature = "ec2")]
 pub mod ec2;
+#[cfg(feature = "inspector2")]
+pub mod inspector2;
+#[cfg(all(feature = "s3", feature = "ssm"))]
+pub mod rules;
 #[cfg(feature = "sns")]
 pub mod sns;
 #[cfg(feature = "ssm")]
