@@ -370,3 +370,7 @@ impl Matcher {
 #[cfg(test)]
 #[path = "matcher_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "matcher_props.rs"]
+mod props;
