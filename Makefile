@@ -8,10 +8,10 @@ STAMP       := $(VENV)/.installed
 # Outside the clone, so that CI and fresh clones reuse the compiled AWS SDK.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/inspector-autopilot/target
 export PATH := $(VENV)/bin:$(PATH)
-FUNCTIONS   := agent-installer
+FUNCTIONS   := agent-installer suppression-sync
 LAMBDA_DIR  := $(CURDIR)/target/lambda
 
-.PHONY: help setup fmt lint test unit-test e2e build release-host invoke-agent-installer bench demo clean
+.PHONY: help setup fmt lint test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ release-host: ## release binaries for this machine (for e2e and bench)
 	cargo build --release $(addprefix -p ,$(FUNCTIONS))
 
 e2e: $(STAMP) release-host ## the release binary under cargo-lambda's Runtime API against moto
-	$(VENV)/bin/python scripts/lambda_e2e.py $(CARGO_TARGET_DIR)/release/agent-installer
+	$(VENV)/bin/python scripts/lambda_e2e.py $(CARGO_TARGET_DIR)/release
 
 test: lint unit-test e2e ## everything CI runs
 
@@ -46,11 +46,13 @@ build: $(STAMP) ## arm64 Lambda zips in target/lambda/<name>/bootstrap.zip
 
 invoke-agent-installer: e2e ## fixtures through cargo lambda watch/invoke against moto
 
-demo: e2e ## the local demo on moto (today: the agent-installer flow)
+invoke-suppression-sync: e2e ## the example rules through cargo lambda watch/invoke against moto
+
+demo: e2e ## the local demo on moto (today: the agent-installer and suppression-sync flows)
 
 bench: $(STAMP) release-host ## matcher throughput; cold start, peak RSS and sizes (`make build` first for the zip)
 	cargo bench -p shared --bench matcher
-	$(VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/release/agent-installer $(LAMBDA_DIR)/agent-installer/bootstrap.zip
+	for f in $(FUNCTIONS); do $(VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/release/$$f $(LAMBDA_DIR)/$$f/bootstrap.zip || exit 1; done
 
 clean: ## remove the venv and build outputs
 	rm -rf $(VENV) target

@@ -1,20 +1,25 @@
-"""agent-installer's release binary under cargo-lambda's Lambda Runtime API, against moto.
+"""The release binaries under cargo-lambda's Lambda Runtime API, against moto.
 
-Usage: lambda_e2e.py PATH_TO_BINARY
+Usage: lambda_e2e.py BIN_DIR   (the directory holding the release agent-installer and suppression-sync)
 
-The acceptance run of the foundation issue: the running fixture rewritten to a moto instance
-is answered `command-sent`; the stopped fixture `ignored`; garbage gets a classified answer with
-no panic and no hang. Exits non-zero, naming the failing step, if anything is off.
+agent-installer: the running fixture rewritten to a moto instance is answered `command-sent`;
+the stopped fixture `ignored`; garbage gets a classified answer with no panic and no hang.
+suppression-sync: with the example rules file in moto's S3 and a user-made filter beside it, a
+dry run plans and changes nothing, a sync leaves exactly the managed set, a second sync reports
+it unchanged, and a broken rules file is a Config error that changes nothing.
+Exits non-zero, naming the failing step, if anything is off.
 """
 
+import contextlib
 import json
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
-from moto_stack import ROOT, VENV_BIN, client, fixture, free_port, function_env, moto_server, process, provision, \
-    wait_for_port
+from moto_stack import ROOT, RULES_BUCKET, RULES_KEY, VENV_BIN, client, fixture, free_port, function_env, \
+    moto_server, process, provision, provision_rules, wait_for_port
 
 INVOKE_TIMEOUT = 60
 
@@ -32,68 +37,138 @@ def invoke(port: int, payload) -> dict:
     return json.loads(run.stdout)
 
 
-def main(binary: str) -> int:
+@contextlib.contextmanager
+def function(binary: Path, env: dict, port: int):
+    """One function process bound to the Runtime API on `port`; its log goes to target/<name>-e2e.log."""
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{port}/.rt", AWS_LAMBDA_FUNCTION_NAME="_",
+               AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128")
+    log_path = ROOT / "target" / f"{binary.name}-e2e.log"
+    with open(log_path, "wb") as log, process([str(binary)], env=env, stdout=log, stderr=subprocess.STDOUT) as fn:
+        yield fn
+
+
+def agent_installer(binary: Path, endpoint: str, port: int, check) -> None:
+    stack = provision(endpoint)
+    instance_id = stack["instance_id"]
+    with function(binary, function_env(endpoint, stack), port) as fn:
+        running = fixture("ec2-state-running.json")
+        running["detail"]["instance-id"] = instance_id
+        answer = invoke(port, running)
+        check("running fixture -> command-sent", answer.get("outcome") == "command-sent", json.dumps(answer))
+
+        commands = client("ssm", endpoint).list_commands(InstanceId=instance_id)["Commands"]
+        ours = [c for c in commands if c["CommandId"] == answer.get("commandId")]
+        check("moto ListCommands shows the command",
+              len(ours) == 1 and ours[0]["DocumentName"] == "AWS-ConfigureAWSPackage"
+              and ours[0]["Parameters"] == {"action": ["Install"], "name": ["AmazonInspector2-InspectorSsmPlugin"]}
+              and ours[0]["OutputS3BucketName"] == "inspector-autopilot-runcommand-123456789012"
+              and ours[0]["OutputS3KeyPrefix"] == "runcommand",
+              json.dumps([{k: c[k] for k in ("CommandId", "DocumentName", "Parameters", "OutputS3BucketName",
+                                             "OutputS3KeyPrefix")} for c in ours]))
+
+        associations = client("ec2", endpoint).describe_iam_instance_profile_associations()[
+            "IamInstanceProfileAssociations"]
+        check("instance profile associated",
+              any(a["InstanceId"] == instance_id and a["IamInstanceProfile"]["Arn"] == stack["profile_arn"]
+                  for a in associations),
+              f"{len(associations)} association(s)")
+
+        again = invoke(port, running)
+        check("duplicate event -> already-sent", again.get("outcome") == "already-sent", json.dumps(again))
+
+        stopped = fixture("ec2-state-stopped.json")
+        stopped["detail"]["instance-id"] = instance_id
+        answer = invoke(port, stopped)
+        check("stopped fixture -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
+
+        for label, payload in [("string", "\"garbage\""), ("array", "[1, 2, 3]"), ("empty object", "{}"),
+                               ("finding event", json.dumps(fixture("inspector2-finding-ec2-package.json")))]:
+            answer = invoke(port, payload)
+            check(f"garbage ({label}) -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
+
+        answer = invoke(port, "this is not JSON")
+        check("non-JSON payload -> classified error, no crash", "error" in answer and fn.poll() is None,
+              answer.get("error", json.dumps(answer))[:200])
+
+        answer = invoke(port, running)
+        check("still serving after bad input", answer.get("outcome") == "already-sent", json.dumps(answer))
+        check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
+
+
+def suppression_sync(binary: Path, endpoint: str, port: int, check) -> None:
+    rules = provision_rules(endpoint)
+    inspector = client("inspector2", endpoint)
+
+    def filters() -> dict:
+        return {f["name"]: f.get("tags", {}) for f in inspector.list_filters()["filters"]}
+
+    # The rules in force today: the example's two, until their expiresAt passes.
+    now = datetime.now(timezone.utc)
+    wanted = sorted(r["name"] for r in rules["suppressions"]
+                    if datetime.fromisoformat(r["expiresAt"].replace("Z", "+00:00")) > now)
+    env = function_env(endpoint, {})
+    env["RULES_URI"] = f"s3://{RULES_BUCKET}/{RULES_KEY}"
+    with function(binary, env, port) as fn:
+        answer = invoke(port, {"dryRun": True})
+        check("dry run -> planned, nothing changed",
+              answer.get("outcome") == "planned" and sorted(answer.get("created", [])) == wanted
+              and list(filters()) == ["console-made-rule"], json.dumps(answer)[:300])
+
+        answer = invoke(port, fixture("scheduled-event.json"))
+        check("schedule -> synced, managed filters created",
+              answer.get("outcome") == "synced" and sorted(answer.get("created", [])) == wanted, json.dumps(answer)[:300])
+
+        now_filters = filters()
+        managed = sorted(n for n, t in now_filters.items() if t.get("ManagedBy") == "inspector-autopilot")
+        check(f"moto ListFilters: exactly the {len(wanted)} managed filters", managed == wanted, json.dumps(now_filters))
+        check("user-made filter untouched",
+              now_filters.get("console-made-rule") == {"team": "security"}, json.dumps(now_filters))
+
+        rules_event = {"version": "0", "id": "e2e", "source": "aws.s3", "detail-type": "Object Created",
+                       "detail": {"bucket": {"name": RULES_BUCKET}, "object": {"key": RULES_KEY}}}
+        answer = invoke(port, rules_event)
+        check("second sync -> all unchanged",
+              answer.get("outcome") == "synced" and sorted(answer.get("unchanged", [])) == wanted
+              and not answer.get("created") and not answer.get("updated") and not answer.get("deleted"),
+              json.dumps(answer)[:300])
+
+        for label, payload in [("string", "\"garbage\""), ("dryRun not a boolean", "{\"dryRun\": \"yes\"}"),
+                               ("finding event", json.dumps(fixture("inspector2-finding-ec2-package.json")))]:
+            answer = invoke(port, payload)
+            check(f"garbage ({label}) -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
+        answer = invoke(port, "this is not JSON")
+        check("non-JSON payload -> classified error, no crash", "error" in answer and fn.poll() is None,
+              answer.get("error", json.dumps(answer))[:200])
+
+        broken = json.loads(json.dumps(rules))
+        broken["suppressions"][0]["filterCriteria"]["severity"][0]["comparison"] = "GREATER_THAN"
+        broken["suppressions"].pop()
+        client("s3", endpoint).put_object(Bucket=RULES_BUCKET, Key=RULES_KEY, Body=json.dumps(broken).encode())
+        answer = invoke(port, {})
+        check("broken rules file -> Config.InvalidRules with its path, nothing changed",
+              "Config.InvalidRules" in answer.get("error", "")
+              and "suppressions[0].filterCriteria.severity[0].comparison" in answer.get("error", "")
+              and filters() == now_filters, answer.get("error", json.dumps(answer))[:300])
+        check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
+
+
+def main(bin_dir: str) -> int:
     results = []
 
     def check(step: str, ok: bool, detail: str) -> None:
         results.append((step, "ok" if ok else "FAILED", detail))
 
-    with moto_server() as (endpoint, _moto):
-        stack = provision(endpoint)
-        instance_id = stack["instance_id"]
-        port = free_port()
-        with process([str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--only-lambda-apis",
-                      "-A", "127.0.0.1", "-P", str(port)], cwd=ROOT,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-            wait_for_port(port)
-            env = function_env(endpoint, stack)
-            env.update({"AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt",
-                        "AWS_LAMBDA_FUNCTION_NAME": "_", "AWS_LAMBDA_FUNCTION_VERSION": "1",
-                        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"})
-            log_path = ROOT / "target" / "agent-installer-e2e.log"
-            with open(log_path, "wb") as log, process([binary], env=env, stdout=log, stderr=subprocess.STDOUT) as fn:
-                running = fixture("ec2-state-running.json")
-                running["detail"]["instance-id"] = instance_id
-                answer = invoke(port, running)
-                check("running fixture -> command-sent", answer.get("outcome") == "command-sent", json.dumps(answer))
-
-                commands = client("ssm", endpoint).list_commands(InstanceId=instance_id)["Commands"]
-                ours = [c for c in commands if c["CommandId"] == answer.get("commandId")]
-                check("moto ListCommands shows the command",
-                      len(ours) == 1 and ours[0]["DocumentName"] == "AWS-ConfigureAWSPackage"
-                      and ours[0]["Parameters"] == {"action": ["Install"], "name": ["AmazonInspector2-InspectorSsmPlugin"]}
-                      and ours[0]["OutputS3BucketName"] == "inspector-autopilot-runcommand-123456789012"
-                      and ours[0]["OutputS3KeyPrefix"] == "runcommand",
-                      json.dumps([{k: c[k] for k in ("CommandId", "DocumentName", "Parameters", "OutputS3BucketName",
-                                                     "OutputS3KeyPrefix")} for c in ours]))
-
-                associations = client("ec2", endpoint).describe_iam_instance_profile_associations()[
-                    "IamInstanceProfileAssociations"]
-                check("instance profile associated",
-                      any(a["InstanceId"] == instance_id and a["IamInstanceProfile"]["Arn"] == stack["profile_arn"]
-                          for a in associations),
-                      f"{len(associations)} association(s)")
-
-                again = invoke(port, running)
-                check("duplicate event -> already-sent", again.get("outcome") == "already-sent", json.dumps(again))
-
-                stopped = fixture("ec2-state-stopped.json")
-                stopped["detail"]["instance-id"] = instance_id
-                answer = invoke(port, stopped)
-                check("stopped fixture -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
-
-                for label, payload in [("string", "\"garbage\""), ("array", "[1, 2, 3]"), ("empty object", "{}"),
-                                       ("finding event", json.dumps(fixture("inspector2-finding-ec2-package.json")))]:
-                    answer = invoke(port, payload)
-                    check(f"garbage ({label}) -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
-
-                answer = invoke(port, "this is not JSON")
-                check("non-JSON payload -> classified error, no crash", "error" in answer and fn.poll() is None,
-                      answer.get("error", json.dumps(answer))[:200])
-
-                answer = invoke(port, running)
-                check("still serving after bad input", answer.get("outcome") == "already-sent", json.dumps(answer))
-                check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
+    suites = [("agent-installer", agent_installer), ("suppression-sync", suppression_sync)]
+    port = free_port()
+    with process([str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--only-lambda-apis",
+                  "-A", "127.0.0.1", "-P", str(port)], cwd=ROOT,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        wait_for_port(port)
+        for name, suite in suites:
+            # A fresh moto per function, so that each starts from an empty account.
+            with moto_server() as (endpoint, _moto):
+                suite(Path(bin_dir) / name, endpoint, port, lambda step, ok, detail, n=name: check(
+                    f"{n}: {step}", ok, detail))
 
     width = max(len(step) for step, _, _ in results)
     for step, status, detail in results:
@@ -101,7 +176,7 @@ def main(binary: str) -> int:
     failed = [step for step, status, _ in results if status != "ok"]
     print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
-        print(f"failing step(s): {', '.join(failed)}; function log: target/agent-installer-e2e.log", file=sys.stderr)
+        print(f"failing step(s): {', '.join(failed)}; function logs: target/<function>-e2e.log", file=sys.stderr)
     return 1 if failed else 0
 
 

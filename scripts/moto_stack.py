@@ -19,6 +19,8 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 REGION = "ap-northeast-2"
+RULES_BUCKET = "inspector-autopilot-rules-123456789012"
+RULES_KEY = "rules/inspector-autopilot.json"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -92,6 +94,19 @@ def provision(endpoint: str) -> dict:
     return {"profile_arn": profile["InstanceProfile"]["Arn"], "instance_id": instance_id, "topic_arn": topic_arn}
 
 
+def provision_rules(endpoint: str) -> dict:
+    """The rules bucket with the example rules file, and one suppression filter made by a person
+    (no managed tag), which suppression-sync must never touch. Returns the rules."""
+    rules = json.loads((ROOT / "tests" / "fixtures" / "rules" / "example.json").read_text())
+    s3 = client("s3", endpoint)
+    s3.create_bucket(Bucket=RULES_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=RULES_BUCKET, Key=RULES_KEY, Body=json.dumps(rules, indent=2).encode())
+    client("inspector2", endpoint).create_filter(
+        action="SUPPRESS", name="console-made-rule", reason="made in the console",
+        filterCriteria={"title": [{"comparison": "PREFIX", "value": "CVE-2019"}]}, tags={"team": "security"})
+    return rules
+
+
 def function_env(endpoint: str, stack: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(CREDENTIALS)
@@ -100,11 +115,14 @@ def function_env(endpoint: str, stack: dict) -> dict:
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_LAMBDA_LOG_FORMAT": "JSON",
         "AWS_LAMBDA_LOG_LEVEL": "INFO",
-        "INSTANCE_PROFILE_ARN": stack["profile_arn"],
-        "RUN_COMMAND_OUTPUT_BUCKET": "inspector-autopilot-runcommand-123456789012",
-        "NOTIFY_TOPIC_ARN": stack["topic_arn"],
-        "SSM_WAIT_SECONDS": "5",
     })
+    if stack:
+        env.update({
+            "INSTANCE_PROFILE_ARN": stack["profile_arn"],
+            "RUN_COMMAND_OUTPUT_BUCKET": "inspector-autopilot-runcommand-123456789012",
+            "NOTIFY_TOPIC_ARN": stack["topic_arn"],
+            "SSM_WAIT_SECONDS": "5",
+        })
     return env
 
 

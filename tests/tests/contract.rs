@@ -2,13 +2,15 @@
 //! tests rely on and against the real adapters on moto, so the fakes cannot drift from AWS.
 //! Needs moto (run `make test`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use integration_tests::{run_instance, Moto};
-use shared::aws::{ec2::Ec2Adapter, ssm::SsmAdapter};
-use shared::fakes::{instance, FakeAws};
-use shared::ports::{CommandRequest, CommandSender, InstanceDirectory};
+use shared::aws::{ec2::Ec2Adapter, inspector2::Inspector2Adapter, ssm::SsmAdapter};
+use shared::fakes::{instance, FakeAws, FakeFilters};
+use shared::filter::FilterCriteria;
+use shared::ports::{CommandRequest, CommandSender, FilterSpec, FilterStore, InstanceDirectory};
 
 const DOCUMENT: &str = "AWS-ConfigureAWSPackage";
 
@@ -93,4 +95,86 @@ async fn real_adapters_on_moto_honour_the_port_contract() {
         &instance_id,
     )
     .await;
+}
+
+/// What every `FilterStore` must do for suppression-sync to be right: listing shows what was
+/// created with its tags and criteria, retagging and deleting act on that filter only.
+async fn filter_store_contract(store: Arc<dyn FilterStore>) {
+    let before = store.list_suppression_filters().await.expect("list");
+    let criteria = serde_json::json!({
+        "severity": [{"comparison": "EQUALS", "value": "LOW"}],
+        "resourceTags": [{"comparison": "EQUALS", "key": "env", "value": "dev"}],
+        "inspectorScore": [{"lowerInclusive": 1.5, "upperInclusive": 4.0}],
+        "updatedAt": [{"startInclusive": "2026-11-30T18:14:32Z"}]
+    });
+    let spec = FilterSpec {
+        name: "contract-rule".into(),
+        description: "contract".into(),
+        reason: "contract test".into(),
+        criteria: FilterCriteria::from_json(&criteria, "c").expect("criteria"),
+        tags: BTreeMap::from([
+            ("ManagedBy".into(), "inspector-autopilot".into()),
+            ("Owner".into(), "platform".into()),
+            ("ExpiresAt".into(), "2027-01-01T00:00:00Z".into()),
+        ]),
+    };
+    let arn = store.create(&spec).await.expect("create");
+    let listed = store.list_suppression_filters().await.expect("list");
+    assert_eq!(listed.len(), before.len() + 1);
+    let ours = listed.iter().find(|f| f.arn == arn).expect("created filter is listed");
+    assert_eq!(ours.name, "contract-rule");
+    assert_eq!(ours.reason.as_deref(), Some("contract test"));
+    assert_eq!(ours.description.as_deref(), Some("contract"));
+    assert_eq!(ours.tags, spec.tags);
+    assert!(ours
+        .criteria
+        .as_ref()
+        .expect("criteria read back")
+        .same_as(&spec.criteria));
+
+    let put = BTreeMap::from([("Owner".to_owned(), "security".to_owned())]);
+    store.retag(&arn, &put, &["ExpiresAt".to_owned()]).await.expect("retag");
+    let listed = store.list_suppression_filters().await.expect("list");
+    let ours = listed.iter().find(|f| f.arn == arn).expect("still listed");
+    assert_eq!(ours.tags.get("Owner").map(String::as_str), Some("security"));
+    assert!(!ours.tags.contains_key("ExpiresAt"));
+    assert_eq!(
+        ours.tags.get("ManagedBy").map(String::as_str),
+        Some("inspector-autopilot")
+    );
+
+    store.delete(&arn).await.expect("delete");
+    let after = store.list_suppression_filters().await.expect("list");
+    assert_eq!(after, before, "only the filter deleted is gone");
+}
+
+#[tokio::test]
+async fn fake_filter_store_honours_the_contract() {
+    let fake = FakeFilters::new();
+    fake.insert("someone-elses", FilterCriteria::default(), &[("team", "x")]);
+    filter_store_contract(Arc::new(fake)).await;
+}
+
+#[tokio::test]
+async fn inspector2_adapter_on_moto_honours_the_contract() {
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    let title = aws_sdk_inspector2::types::StringFilter::builder()
+        .comparison(aws_sdk_inspector2::types::StringComparison::Equals)
+        .value("x")
+        .build()
+        .expect("filter");
+    aws_sdk_inspector2::Client::new(&config)
+        .create_filter()
+        .action(aws_sdk_inspector2::types::FilterAction::Suppress)
+        .name("someone-elses")
+        .filter_criteria(
+            aws_sdk_inspector2::types::FilterCriteria::builder()
+                .title(title)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("moto CreateFilter");
+    filter_store_contract(Arc::new(Inspector2Adapter::new(&config))).await;
 }
