@@ -26,9 +26,10 @@ enum Step {
 
 use Step::{Each, Key};
 
-/// Where each FilterCriteria field lives in a finding. Fields not listed here (the newer
-/// `machineImage*`, `cloud*` and `codeRepository*` families) have no documented place in the
-/// finding JSON yet: criteria that use them never match locally (see [`Matcher::unsupported`]).
+/// Where each FilterCriteria field lives in a finding, from the Inspector2 `Finding`, `Resource`
+/// and `ResourceDetails` shapes (aws-sdk-inspector2 1.138 / botocore). Every field has a place;
+/// a field without one would never match locally (see [`Matcher::unsupported`]), so that a rule
+/// this build cannot evaluate suppresses nothing rather than too much.
 pub const LOCATIONS: &[(&str, &[&str])] = &[
     ("findingArn", &["findingArn"]),
     ("awsAccountId", &["awsAccountId"]),
@@ -142,6 +143,73 @@ pub const LOCATIONS: &[(&str, &[&str])] = &[
     (
         "codeVulnerabilityFilePath",
         &["codeVulnerabilityDetails", "filePath", "filePath"],
+    ),
+    (
+        "codeRepositoryProjectName",
+        &["resources[]", "details", "codeRepository", "projectName"],
+    ),
+    (
+        "codeRepositoryProviderType",
+        &["resources[]", "details", "codeRepository", "providerType"],
+    ),
+    (
+        "machineImageId",
+        &["resources[]", "details", "machineImage", "machineImageId"],
+    ),
+    ("machineImageName", &["resources[]", "details", "machineImage", "name"]),
+    (
+        "machineImageOwnerAccountId",
+        &["resources[]", "details", "machineImage", "ownerAccountId"],
+    ),
+    (
+        "machineImagePlatform",
+        &["resources[]", "details", "machineImage", "platform"],
+    ),
+    ("cloudProvider", &["resources[]", "provider"]),
+    ("cloudProviderRegion", &["resources[]", "region"]),
+    ("cloudProviderAccountId", &["resources[]", "providerAccountId"]),
+    ("cloudProviderOrgId", &["resources[]", "providerOrgId"]),
+    (
+        "cloudVmImageReference",
+        &["resources[]", "details", "vm", "vmImageReference"],
+    ),
+    ("cloudVmNetworkId", &["resources[]", "details", "vm", "networkId"]),
+    ("cloudVmSubnetIds", &["resources[]", "details", "vm", "subnetIds[]"]),
+    (
+        "cloudImageRepositoryName",
+        &["resources[]", "details", "image", "repositoryName"],
+    ),
+    ("cloudImageRegistry", &["resources[]", "details", "image", "registry"]),
+    ("cloudImageDigest", &["resources[]", "details", "image", "imageDigest"]),
+    ("cloudImageTags", &["resources[]", "details", "image", "imageTags[]"]),
+    ("cloudImagePushedAt", &["resources[]", "details", "image", "pushedAt"]),
+    (
+        "cloudImageArchitecture",
+        &["resources[]", "details", "image", "architecture"],
+    ),
+    (
+        "cloudImageLastInUseAt",
+        &["resources[]", "details", "image", "lastInUseAt"],
+    ),
+    (
+        "cloudImageInUseCount",
+        &["resources[]", "details", "image", "inUseCount"],
+    ),
+    (
+        "cloudServerlessFunctionName",
+        &["resources[]", "details", "serverlessFunction", "serverlessFunctionName"],
+    ),
+    (
+        "cloudServerlessFunctionRuntime",
+        &["resources[]", "details", "serverlessFunction", "runtime"],
+    ),
+    (
+        "cloudServerlessFunctionLastModifiedAt",
+        &["resources[]", "details", "serverlessFunction", "lastModifiedAt"],
+    ),
+    (
+        "cloudServerlessFunctionExecutionRole",
+        &["resources[]", "details", "serverlessFunction", "executionRole"],
     ),
 ];
 

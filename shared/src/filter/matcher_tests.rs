@@ -143,10 +143,63 @@ fn multi_valued_fields_match_if_any_value_matches() {
 }
 
 #[test]
-fn criteria_on_a_field_without_a_local_location_never_match() {
-    let m = matcher(json!({"machineImageId": [{"comparison": "EQUALS", "value": "ami-1"}]}));
-    assert_eq!(m.unsupported(), ["machineImageId"]);
-    assert!(!m.matches(&detail("inspector2-finding-ec2-package.json")));
+fn every_field_of_the_api_has_a_place_in_a_finding() {
+    for (name, _) in crate::filter::FIELDS {
+        assert!(
+            LOCATIONS.iter().any(|(field, _)| *field == name),
+            "{name} has no location"
+        );
+    }
+    let every: serde_json::Map<String, Value> = crate::filter::FIELDS
+        .iter()
+        .map(|(name, kind)| ((*name).to_owned(), crate::filter::tests::sample(*kind)))
+        .collect();
+    assert!(matcher(Value::Object(every)).unsupported().is_empty());
+}
+
+#[test]
+fn newer_resource_families_match_at_their_model_places() {
+    let finding = json!({"resources": [{
+        "type": "AWS_EC2_INSTANCE", "id": "vm-1", "provider": "AZURE", "region": "westeurope",
+        "providerAccountId": "sub-1", "providerOrgId": "tenant-1",
+        "details": {
+            "machineImage": {"machineImageId": "ami-0abc", "name": "golden-2026", "ownerAccountId": "123456789012", "platform": "LINUX"},
+            "vm": {"vmImageReference": "img-ref", "networkId": "vnet-1", "subnetIds": ["sn-1", "sn-2"]},
+            "image": {"repositoryName": "web", "registry": "acr", "imageDigest": "sha256:ab", "imageTags": ["v1", "latest"],
+                      "pushedAt": "2026-11-30T18:14:32Z", "architecture": "arm64", "inUseCount": 3,
+                      "lastInUseAt": "Mon Nov 30 18:14:32.123 UTC 2026"},
+            "serverlessFunction": {"serverlessFunctionName": "fn-1", "runtime": "python3.12",
+                                   "lastModifiedAt": "2026-11-01T00:00:00Z", "executionRole": "role-1"},
+            "codeRepository": {"projectName": "payments-api", "providerType": "GITHUB"}
+        }
+    }]});
+    let eq = |value: &str| json!([{"comparison": "EQUALS", "value": value}]);
+    let hits = json!({
+        "machineImageId": eq("ami-0abc"), "machineImageName": eq("golden-2026"),
+        "machineImageOwnerAccountId": eq("123456789012"), "machineImagePlatform": eq("LINUX"),
+        "cloudProvider": eq("AZURE"), "cloudProviderRegion": eq("westeurope"),
+        "cloudProviderAccountId": eq("sub-1"), "cloudProviderOrgId": eq("tenant-1"),
+        "cloudVmImageReference": eq("img-ref"), "cloudVmNetworkId": eq("vnet-1"), "cloudVmSubnetIds": eq("sn-2"),
+        "cloudImageRepositoryName": eq("web"), "cloudImageRegistry": eq("acr"), "cloudImageDigest": eq("sha256:ab"),
+        "cloudImageTags": eq("latest"), "cloudImageArchitecture": eq("arm64"),
+        "cloudImagePushedAt": [{"startInclusive": "2026-11-30T00:00:00Z"}],
+        "cloudImageLastInUseAt": [{"endInclusive": "2026-12-01T00:00:00Z"}],
+        "cloudImageInUseCount": [{"lowerInclusive": 3, "upperInclusive": 3}],
+        "cloudServerlessFunctionName": eq("fn-1"), "cloudServerlessFunctionRuntime": eq("python3.12"),
+        "cloudServerlessFunctionLastModifiedAt": [{"startInclusive": "2026-10-01T00:00:00Z"}],
+        "cloudServerlessFunctionExecutionRole": eq("role-1"),
+        "codeRepositoryProjectName": eq("payments-api"), "codeRepositoryProviderType": eq("GITHUB")
+    });
+    assert!(matcher(hits.clone()).matches(&finding));
+    for field in hits.as_object().unwrap().keys() {
+        let miss = json!({ field.as_str(): [{"comparison": "EQUALS", "value": "nothing-like-it"}] });
+        let miss = match crate::filter::kind_of(field).unwrap().1 {
+            crate::filter::Kind::String => miss,
+            crate::filter::Kind::Number => json!({ field.as_str(): [{"lowerInclusive": 100}] }),
+            _ => json!({ field.as_str(): [{"startInclusive": "2030-01-01T00:00:00Z"}] }),
+        };
+        assert!(!matcher(miss).matches(&finding), "{field}");
+    }
 }
 
 #[test]
