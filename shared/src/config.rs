@@ -227,6 +227,119 @@ fn parse_managed_tag(text: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
+/// finding-router's configuration (DESIGN.md, "finding-router").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterConfig {
+    /// The region, from `AWS_REGION`.
+    pub region: String,
+    /// The default topic (`NOTIFY_TOPIC_ARN`, required).
+    pub topic_arn: String,
+    /// The lowest severity sent to the default topic (`NOTIFY_MIN_SEVERITY`, default HIGH).
+    pub min_severity: Severity,
+    /// Where the rules live (`RULES_URI`); `None` means no suppressions and no routes.
+    pub rules_uri: Option<RulesUri>,
+    /// Send a scan digest for every `Inspector2 Scan` event (`NOTIFY_SCAN_DIGEST=all`), not only
+    /// for those with critical or high findings (the default, `findings`).
+    pub digest_all_scans: bool,
+}
+
+impl RouterConfig {
+    /// Reads and validates the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads and validates the variables `env` gives; each error names its variable.
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let region = lookup(env, "AWS_REGION")
+            .ok_or_else(|| Error::config("AWS_REGION", "is not set; Lambda sets it, set it by hand elsewhere"))?;
+        let topic_arn = lookup(env, "NOTIFY_TOPIC_ARN")
+            .ok_or_else(|| Error::config("NOTIFY_TOPIC_ARN", "is required: the SNS topic for findings"))?;
+        check_sns_topic("NOTIFY_TOPIC_ARN", &topic_arn)?;
+        let min_severity = match lookup(env, "NOTIFY_MIN_SEVERITY") {
+            None => Severity::High,
+            Some(text) => Severity::parse(&text)
+                .filter(|s| *s != Severity::Untriaged)
+                .ok_or_else(|| {
+                    Error::config(
+                        "NOTIFY_MIN_SEVERITY",
+                        format!("{text:?} is not INFORMATIONAL, LOW, MEDIUM, HIGH or CRITICAL"),
+                    )
+                })?,
+        };
+        let rules_uri = lookup(env, "RULES_URI")
+            .map(|text| RulesUri::parse(&text).map_err(|message| Error::config("RULES_URI", message)))
+            .transpose()?;
+        let digest_all_scans = match lookup(env, "NOTIFY_SCAN_DIGEST").as_deref() {
+            None | Some("findings") => false,
+            Some("all") => true,
+            Some(other) => {
+                return Err(Error::config(
+                    "NOTIFY_SCAN_DIGEST",
+                    format!("{other:?} is not `findings` (the default) or `all`"),
+                ))
+            }
+        };
+        Ok(RouterConfig {
+            region,
+            topic_arn,
+            min_severity,
+            rules_uri,
+            digest_all_scans,
+        })
+    }
+}
+
+/// An Inspector severity. INFORMATIONAL < LOW < MEDIUM < HIGH < CRITICAL; UNTRIAGED has no rank
+/// and is always worth a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// `INFORMATIONAL`.
+    Informational,
+    /// `LOW`.
+    Low,
+    /// `MEDIUM`.
+    Medium,
+    /// `HIGH`.
+    High,
+    /// `CRITICAL`.
+    Critical,
+    /// `UNTRIAGED`: not yet rated.
+    Untriaged,
+}
+
+impl Severity {
+    /// Parses the API's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "INFORMATIONAL" => Severity::Informational,
+            "LOW" => Severity::Low,
+            "MEDIUM" => Severity::Medium,
+            "HIGH" => Severity::High,
+            "CRITICAL" => Severity::Critical,
+            "UNTRIAGED" => Severity::Untriaged,
+            _ => return None,
+        })
+    }
+
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "INFORMATIONAL",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+            Severity::Untriaged => "UNTRIAGED",
+        }
+    }
+
+    /// Whether a finding of this severity reaches a threshold; UNTRIAGED always does.
+    pub fn reaches(self, threshold: Severity) -> bool {
+        self == Severity::Untriaged || self >= threshold
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,5 +495,89 @@ mod tests {
             let err = sync_config(vars).unwrap_err();
             assert_eq!(variable_of(err), *variable, "{vars:?}");
         }
+    }
+
+    fn router_config(vars: &[(&str, &str)]) -> Result<RouterConfig, Error> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        RouterConfig::from_lookup(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    const TOPIC: &str = "arn:aws:sns:ap-northeast-2:123456789012:inspector-autopilot";
+
+    #[test]
+    fn router_config_defaults_follow_the_design() {
+        let config = router_config(&[("AWS_REGION", "ap-northeast-2"), ("NOTIFY_TOPIC_ARN", TOPIC)]).unwrap();
+        assert_eq!(config.min_severity, Severity::High);
+        assert_eq!(config.rules_uri, None);
+        assert!(!config.digest_all_scans);
+        let config = router_config(&[
+            ("AWS_REGION", "ap-northeast-2"),
+            ("NOTIFY_TOPIC_ARN", TOPIC),
+            ("NOTIFY_MIN_SEVERITY", "MEDIUM"),
+            ("RULES_URI", "ssm:/rules"),
+            ("NOTIFY_SCAN_DIGEST", "all"),
+        ])
+        .unwrap();
+        assert_eq!(config.min_severity, Severity::Medium);
+        assert!(config.digest_all_scans);
+    }
+
+    #[test]
+    fn each_bad_router_variable_is_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("AWS_REGION", "r")], "NOTIFY_TOPIC_ARN"),
+            (
+                &[("AWS_REGION", "r"), ("NOTIFY_TOPIC_ARN", "topic")],
+                "NOTIFY_TOPIC_ARN",
+            ),
+            (
+                &[
+                    ("AWS_REGION", "r"),
+                    ("NOTIFY_TOPIC_ARN", TOPIC),
+                    ("NOTIFY_MIN_SEVERITY", "high"),
+                ],
+                "NOTIFY_MIN_SEVERITY",
+            ),
+            (
+                &[
+                    ("AWS_REGION", "r"),
+                    ("NOTIFY_TOPIC_ARN", TOPIC),
+                    ("NOTIFY_MIN_SEVERITY", "UNTRIAGED"),
+                ],
+                "NOTIFY_MIN_SEVERITY",
+            ),
+            (
+                &[
+                    ("AWS_REGION", "r"),
+                    ("NOTIFY_TOPIC_ARN", TOPIC),
+                    ("RULES_URI", "http://x"),
+                ],
+                "RULES_URI",
+            ),
+            (
+                &[
+                    ("AWS_REGION", "r"),
+                    ("NOTIFY_TOPIC_ARN", TOPIC),
+                    ("NOTIFY_SCAN_DIGEST", "some"),
+                ],
+                "NOTIFY_SCAN_DIGEST",
+            ),
+        ];
+        for (vars, variable) in cases {
+            assert_eq!(variable_of(router_config(vars).unwrap_err()), *variable, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn severities_are_ordered_and_untriaged_always_notifies() {
+        assert!(Severity::Informational < Severity::Low && Severity::Low < Severity::Medium);
+        assert!(Severity::Medium < Severity::High && Severity::High < Severity::Critical);
+        assert!(Severity::High.reaches(Severity::High));
+        assert!(!Severity::Medium.reaches(Severity::High));
+        assert!(Severity::Untriaged.reaches(Severity::Critical));
+        for s in ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "UNTRIAGED"] {
+            assert_eq!(Severity::parse(s).unwrap().as_str(), s);
+        }
+        assert_eq!(Severity::parse("Critical"), None);
     }
 }

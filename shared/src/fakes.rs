@@ -70,6 +70,8 @@ pub struct FakeState {
     pub ping: BTreeMap<String, String>,
     /// When set, `publish` fails with this class.
     pub publish_failure: Option<ErrorClass>,
+    /// When set, `publish` fails (retryably) for messages whose body contains this text.
+    pub publish_failure_on: Option<String>,
     /// Every call, in order.
     pub calls: Vec<Call>,
     sends: usize,
@@ -267,9 +269,14 @@ impl ManagedInstances for FakeAws {
 impl Notifier for FakeAws {
     async fn publish(&self, notification: &Notification) -> Result<String, Error> {
         let state = self.record(Call::Publish(notification.clone()));
-        match state.publish_failure {
-            Some(class) => Err(fake_error("Publish", class)),
-            None => Ok(format!("message-{}", state.calls.len())),
+        let targeted = state
+            .publish_failure_on
+            .as_deref()
+            .is_some_and(|text| notification.message.contains(text));
+        match (state.publish_failure, targeted) {
+            (Some(class), _) => Err(fake_error("Publish", class)),
+            (None, true) => Err(fake_error("Publish", ErrorClass::Retryable)),
+            (None, false) => Ok(format!("message-{}", state.calls.len())),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod fakes;
 pub mod filter;
 pub mod installer;
 pub mod ports;
+pub mod router;
 pub mod rules;
 pub mod runtime;
 pub mod sync;
