@@ -8,10 +8,10 @@ STAMP       := $(VENV)/.installed
 # Outside the clone, so that CI and fresh clones reuse the compiled AWS SDK.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/inspector-autopilot/target
 export PATH := $(VENV)/bin:$(PATH)
-FUNCTIONS   := agent-installer suppression-sync
+FUNCTIONS   := agent-installer suppression-sync finding-router
 LAMBDA_DIR  := $(CURDIR)/target/lambda
 
-.PHONY: help setup fmt lint test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync bench demo clean
+.PHONY: help setup fmt lint test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync invoke-finding-router bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -48,7 +48,9 @@ invoke-agent-installer: e2e ## fixtures through cargo lambda watch/invoke agains
 
 invoke-suppression-sync: e2e ## the example rules through cargo lambda watch/invoke against moto
 
-demo: e2e ## the local demo on moto (today: the agent-installer and suppression-sync flows)
+invoke-finding-router: e2e ## the finding fixtures through cargo lambda watch/invoke against moto
+
+demo: e2e ## the local demo on moto (today: agent-installer, suppression-sync and finding-router)
 
 bench: $(STAMP) release-host ## matcher throughput; cold start, peak RSS and sizes (`make build` first for the zip)
 	cargo bench -p shared --bench matcher

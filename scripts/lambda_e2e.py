@@ -7,6 +7,10 @@ the stopped fixture `ignored`; garbage gets a classified answer with no panic an
 suppression-sync: with the example rules file in moto's S3 and a user-made filter beside it, a
 dry run plans and changes nothing, a sync leaves exactly the managed set, a second sync reports
 it unchanged, and a broken rules file is a Config error that changes nothing.
+finding-router: with the example rules in moto's S3 and an SNS topic with an SQS subscription,
+the dev-host CVE is suppressed, its prod copy and the critical sandbox image are notified and
+arrive on the queue with their attributes, the medium network finding is below the threshold,
+and an SQS batch is answered with `batchItemFailures`.
 Exits non-zero, naming the failing step, if anything is off.
 """
 
@@ -152,13 +156,84 @@ def suppression_sync(binary: Path, endpoint: str, port: int, check) -> None:
         check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
 
 
+def finding_router(binary: Path, endpoint: str, port: int, check) -> None:
+    provision_rules(endpoint)
+    sns, sqs = client("sns", endpoint), client("sqs", endpoint)
+    topic_arn = sns.create_topic(Name="inspector-autopilot-findings")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="findings")["QueueUrl"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint="arn:aws:sqs:ap-northeast-2:123456789012:findings")
+
+    def received() -> list:
+        envelopes = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", [])
+            if not messages:
+                return envelopes
+            for m in messages:
+                envelopes.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def attributes(envelope: dict) -> dict:
+        return {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+
+    env = function_env(endpoint, {})
+    env.update({"NOTIFY_TOPIC_ARN": topic_arn, "RULES_URI": f"s3://{RULES_BUCKET}/{RULES_KEY}"})
+    with function(binary, env, port) as fn:
+        answer = invoke(port, fixture("inspector2-finding-ec2-package.json"))
+        check("dev-host CVE -> suppressed by accepted-risk-CVE-2021-3592-dev",
+              answer.get("outcome") == "suppressed" and answer.get("rule") == "accepted-risk-CVE-2021-3592-dev",
+              json.dumps(answer))
+        answer = invoke(port, fixture("inspector2-finding-network.json"))
+        check("medium network finding -> below-threshold", answer.get("outcome") == "below-threshold",
+              json.dumps(answer))
+        check("nothing on the queue for those two", received() == [], "")
+
+        prod = fixture("inspector2-finding-ec2-package.json")
+        prod["detail"]["resources"][0]["tags"]["env"] = "prod"
+        answer = invoke(port, prod)
+        check("same CVE on env=prod -> notified (HIGH >= HIGH)", answer.get("outcome") == "notified",
+              json.dumps(answer))
+        answer = invoke(port, fixture("inspector2-finding-ecr-image.json"))
+        check("critical sandbox image -> notified, not suppressed", answer.get("outcome") == "notified",
+              json.dumps(answer))
+        envelopes = received()
+        by_severity = {attributes(e).get("severity"): e for e in envelopes}
+        high = attributes(by_severity.get("HIGH", {}))
+        check("queue: the prod finding with its attributes",
+              len(envelopes) == 2 and high == {"severity": "HIGH", "findingType": "PACKAGE_VULNERABILITY",
+                                                "resourceType": "AWS_EC2_INSTANCE", "awsAccountId": "123456789012",
+                                                "vulnerabilityId": "CVE-2021-3592"}
+              and by_severity["HIGH"]["Subject"] == "[HIGH] CVE-2021-3592 - libslirp0 on i-0abcd1111efgh2222",
+              json.dumps([(e.get("Subject"), attributes(e)) for e in envelopes]))
+        check("queue: the critical image with its attributes",
+              attributes(by_severity.get("CRITICAL", {})).get("resourceType") == "AWS_ECR_CONTAINER_IMAGE", "")
+
+        records = [{"messageId": f"m-{i}", "body": body, "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:ap-northeast-2:123456789012:in", "awsRegion": "ap-northeast-2"}
+                   for i, body in enumerate([json.dumps(fixture("inspector2-finding-ecr-image.json")),
+                                             json.dumps(fixture("inspector2-finding-ec2-package.json")),
+                                             "{not json"])]
+        answer = invoke(port, {"Records": records})
+        check("SQS batch (one malformed record) -> no batchItemFailures",
+              answer == {"batchItemFailures": []} and len(received()) == 1, json.dumps(answer))
+
+        answer = invoke(port, "\"garbage\"")
+        check("garbage -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
+        answer = invoke(port, "this is not JSON")
+        check("non-JSON payload -> classified error, no crash", "error" in answer and fn.poll() is None,
+              answer.get("error", json.dumps(answer))[:200])
+        check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
+
+
 def main(bin_dir: str) -> int:
     results = []
 
     def check(step: str, ok: bool, detail: str) -> None:
         results.append((step, "ok" if ok else "FAILED", detail))
 
-    suites = [("agent-installer", agent_installer), ("suppression-sync", suppression_sync)]
+    suites = [("agent-installer", agent_installer), ("suppression-sync", suppression_sync),
+              ("finding-router", finding_router)]
     port = free_port()
     with process([str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--only-lambda-apis",
                   "-A", "127.0.0.1", "-P", str(port)], cwd=ROOT,

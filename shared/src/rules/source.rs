@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
@@ -93,6 +94,9 @@ pub struct RulesCache {
     uri: RulesUri,
     store: Arc<dyn RulesStore>,
     current: Mutex<Option<(String, Arc<Rules>)>>,
+    /// How long a check of the version stays good; zero checks on every load.
+    max_age: Duration,
+    checked_at: Mutex<Option<Instant>>,
 }
 
 impl RulesCache {
@@ -102,7 +106,16 @@ impl RulesCache {
             uri,
             store,
             current: Mutex::new(None),
+            max_age: Duration::ZERO,
+            checked_at: Mutex::new(None),
         }
+    }
+
+    /// Trusts a version check for `max_age` before asking the store again. finding-router uses
+    /// this so that a busy function does not call S3 or SSM once per finding.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
     }
 
     /// Where the rules come from.
@@ -114,10 +127,26 @@ impl RulesCache {
     /// invalid file is a config error listing every problem, and the cache keeps nothing of it.
     pub async fn load(&self) -> Result<Loaded, Error> {
         let known = self.cached();
+        let fresh = self
+            .checked_at
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .is_some_and(|at| at.elapsed() < self.max_age);
+        if let (true, Some((version, rules))) = (fresh, &known) {
+            return Ok(Loaded {
+                rules: Arc::clone(rules),
+                version: version.clone(),
+                parsed: false,
+            });
+        }
         let fetched = self
             .store
             .fetch(&self.uri, known.as_ref().map(|(version, _)| version.as_str()))
             .await?;
+        if let Ok(mut at) = self.checked_at.lock() {
+            *at = Some(Instant::now());
+        }
         let Some(fetched) = fetched else {
             if let Some((version, rules)) = known {
                 return Ok(Loaded {

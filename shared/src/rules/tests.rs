@@ -239,3 +239,24 @@ async fn an_invalid_new_version_is_a_config_error_and_is_not_cached() {
     assert!(cache.load().await.is_err());
     assert_eq!(store.downloads(), 3);
 }
+
+#[tokio::test]
+async fn with_a_max_age_the_store_is_asked_at_most_once_per_age() {
+    let store = FakeRules::new("v1", &example());
+    let cache = RulesCache::new(RulesUri::parse("ssm:/rules").unwrap(), Arc::new(store.clone()))
+        .with_max_age(std::time::Duration::from_secs(3600));
+    cache.load().await.unwrap();
+    store.set("v2", "{\"version\": 1}");
+    let loaded = cache.load().await.unwrap();
+    assert_eq!(loaded.version, "v1", "within the age, the cached rules stand");
+    assert_eq!(store.downloads(), 1);
+
+    let eager = RulesCache::new(RulesUri::parse("ssm:/rules").unwrap(), Arc::new(store.clone()));
+    eager.load().await.unwrap();
+    store.set("v3", &example());
+    assert_eq!(
+        eager.load().await.unwrap().version,
+        "v3",
+        "no max age: every load checks"
+    );
+}
