@@ -53,7 +53,7 @@ invoke-finding-router: e2e ## the finding fixtures through cargo lambda watch/in
 demo: e2e ## the local demo on moto (today: agent-installer, suppression-sync and finding-router)
 
 bench: $(STAMP) release-host ## matcher throughput; cold start, peak RSS and sizes (`make build` first for the zip)
-	cargo bench -p shared --bench matcher
+	cargo bench -p shared --features fakes --bench matcher --bench router
 	for f in $(FUNCTIONS); do $(VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/release/$$f $(LAMBDA_DIR)/$$f/bootstrap.zip || exit 1; done
 
 clean: ## remove the venv and build outputs

@@ -126,6 +126,22 @@ impl<'a> FindingView<'a> {
         self.resource().and_then(|r| text(r, "/id")).unwrap_or_default()
     }
 
+    /// How a person names the resource: `repository:tag` for an image, the function name for a
+    /// Lambda function, else the resource id.
+    pub fn resource_label(&self) -> String {
+        let resource = self.resource();
+        let detail = |pointer: &str| resource.and_then(|r| text(r, pointer));
+        if let Some(repository) = detail("/details/awsEcrContainerImage/repositoryName") {
+            return match detail("/details/awsEcrContainerImage/imageTags/0") {
+                Some(tag) => format!("{repository}:{tag}"),
+                None => repository.to_owned(),
+            };
+        }
+        detail("/details/awsLambdaFunction/functionName")
+            .unwrap_or(self.resource_id())
+            .to_owned()
+    }
+
     fn region(&self) -> Option<&'a str> {
         self.resource().and_then(|r| text(r, "/region")).or(self.region)
     }
@@ -215,7 +231,7 @@ impl<'a> FindingView<'a> {
     pub fn notification(&self, topic_arn: &str) -> Notification {
         Notification {
             topic_arn: topic_arn.to_owned(),
-            subject: subject(self.severity(), self.title(), self.resource_id()),
+            subject: subject(self.severity(), self.title(), &self.resource_label()),
             message: self.body(),
             attributes: self.attributes(),
         }
