@@ -18,6 +18,12 @@ fn lookup(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// `AWS_REGION`, which every function needs and Lambda always sets.
+fn region(env: &dyn Fn(&str) -> Option<String>) -> Result<String, Error> {
+    lookup(env, "AWS_REGION")
+        .ok_or_else(|| Error::config("AWS_REGION", "is not set; Lambda sets it, set it by hand elsewhere"))
+}
+
 fn parse_u64(env: &dyn Fn(&str) -> Option<String>, name: &'static str, default: u64, max: u64) -> Result<u64, Error> {
     let Some(raw) = lookup(env, name) else {
         return Ok(default);
@@ -97,8 +103,7 @@ impl InstallerConfig {
 
     /// Reads and validates the variables `env` gives, so that tests need not touch the process.
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let region = lookup(env, "AWS_REGION")
-            .ok_or_else(|| Error::config("AWS_REGION", "is not set; Lambda sets it, set it by hand elsewhere"))?;
+        let region = region(env)?;
 
         let document = lookup(env, "AGENT_DOCUMENT").unwrap_or_else(|| DEFAULT_AGENT_DOCUMENT.to_owned());
         let document_ok = (3..=128).contains(&document.len())
@@ -197,8 +202,7 @@ impl SyncConfig {
 
     /// Reads and validates the variables `env` gives; each error names its variable.
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let region = lookup(env, "AWS_REGION")
-            .ok_or_else(|| Error::config("AWS_REGION", "is not set; Lambda sets it, set it by hand elsewhere"))?;
+        let region = region(env)?;
         let rules_uri = lookup(env, "RULES_URI")
             .ok_or_else(|| Error::config("RULES_URI", "is required: s3://<bucket>/<key> or ssm:/<parameter name>"))?;
         let rules_uri = RulesUri::parse(&rules_uri).map_err(|message| Error::config("RULES_URI", message))?;
@@ -251,8 +255,7 @@ impl RouterConfig {
 
     /// Reads and validates the variables `env` gives; each error names its variable.
     pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let region = lookup(env, "AWS_REGION")
-            .ok_or_else(|| Error::config("AWS_REGION", "is not set; Lambda sets it, set it by hand elsewhere"))?;
+        let region = region(env)?;
         let topic_arn = lookup(env, "NOTIFY_TOPIC_ARN")
             .ok_or_else(|| Error::config("NOTIFY_TOPIC_ARN", "is required: the SNS topic for findings"))?;
         check_sns_topic("NOTIFY_TOPIC_ARN", &topic_arn)?;

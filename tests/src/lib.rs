@@ -133,3 +133,17 @@ pub async fn run_instance(ec2: &aws_sdk_ec2::Client, tags: &[(&str, &str)]) -> S
         .expect("an instance id")
         .to_owned()
 }
+
+/// Creates an S3 bucket in moto, in [`REGION`] (which needs a location constraint).
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) {
+    s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(REGION))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("moto CreateBucket");
+}

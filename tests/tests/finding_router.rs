@@ -6,10 +6,9 @@
 use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_smithy_types::DateTime;
 use finding_router::handler::handle_at;
-use integration_tests::{fixture, project_root, Moto, REGION};
+use integration_tests::{create_bucket, fixture, project_root, Moto, REGION};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use shared::aws::{rules::AwsRulesStore, sns::SnsNotifier};
@@ -31,16 +30,7 @@ async fn stack() -> Stack {
     let moto = Moto::start();
     let config = moto.sdk_config().await;
     let s3 = aws_sdk_s3::Client::new(&config);
-    s3.create_bucket()
-        .bucket("rules")
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(REGION))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("moto CreateBucket");
+    create_bucket(&s3, "rules").await;
     let rules = std::fs::read(project_root().join("tests/fixtures/rules/example.json")).unwrap();
     s3.put_object()
         .bucket("rules")

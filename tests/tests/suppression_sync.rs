@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use aws_sdk_inspector2::types::{FilterAction, StringComparison, StringFilter};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_smithy_types::DateTime;
-use integration_tests::{project_root, Moto, REGION};
+use integration_tests::{create_bucket, project_root, Moto};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use shared::aws::{inspector2::Inspector2Adapter, rules::AwsRulesStore};
@@ -40,16 +39,7 @@ async fn stack() -> Stack {
     let moto = Moto::start();
     let sdk_config = moto.sdk_config().await;
     let s3 = aws_sdk_s3::Client::new(&sdk_config);
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(REGION))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("moto CreateBucket");
+    create_bucket(&s3, BUCKET).await;
     Stack {
         inspector: aws_sdk_inspector2::Client::new(&sdk_config),
         s3,
