@@ -144,11 +144,9 @@ impl RulesCache {
             .store
             .fetch(&self.uri, known.as_ref().map(|(version, _)| version.as_str()))
             .await?;
-        if let Ok(mut at) = self.checked_at.lock() {
-            *at = Some(Instant::now());
-        }
         let Some(fetched) = fetched else {
             if let Some((version, rules)) = known {
+                self.checked_now();
                 return Ok(Loaded {
                     rules,
                     version,
@@ -170,11 +168,20 @@ impl RulesCache {
         if let Ok(mut current) = self.current.lock() {
             *current = Some((fetched.version.clone(), Arc::clone(&rules)));
         }
+        self.checked_now();
         Ok(Loaded {
             rules,
             version: fetched.version,
             parsed: true,
         })
+    }
+
+    /// Starts a new `max_age` window. Only a good outcome does: after an invalid file, every load
+    /// asks the store again (and fails again) until the file is fixed.
+    fn checked_now(&self) {
+        if let Ok(mut at) = self.checked_at.lock() {
+            *at = Some(Instant::now());
+        }
     }
 
     fn cached(&self) -> Option<(String, Arc<Rules>)> {

@@ -260,3 +260,20 @@ async fn with_a_max_age_the_store_is_asked_at_most_once_per_age() {
         "no max age: every load checks"
     );
 }
+
+#[tokio::test]
+async fn an_invalid_file_is_refused_on_every_load_even_within_the_max_age() {
+    let store = FakeRules::new("v1", &example());
+    let age = std::time::Duration::from_millis(30);
+    let cache = RulesCache::new(RulesUri::parse("ssm:/rules").unwrap(), Arc::new(store.clone())).with_max_age(age);
+    cache.load().await.unwrap();
+    store.set("v2", "not json");
+    std::thread::sleep(age + std::time::Duration::from_millis(10));
+    assert!(cache.load().await.is_err());
+    assert!(
+        cache.load().await.is_err(),
+        "a failed check opens no window: the last good rules do not come back silently"
+    );
+    store.set("v3", &example());
+    assert_eq!(cache.load().await.unwrap().version, "v3");
+}
