@@ -8,6 +8,7 @@ pub mod aws;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod export;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod filter;
