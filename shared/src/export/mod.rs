@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::filter::matcher::finding_time;
 
+pub mod stream;
+
 /// S3's multipart minimum is 5 MiB; 8 MiB parts keep a 10 000-part upload above 80 GB.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 
