@@ -5,6 +5,8 @@
 pub mod ec2;
 #[cfg(feature = "inspector2")]
 pub mod inspector2;
+#[cfg(feature = "s3")]
+pub mod multipart;
 #[cfg(all(feature = "s3", feature = "ssm"))]
 pub mod rules;
 #[cfg(feature = "sns")]
