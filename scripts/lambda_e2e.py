@@ -41,6 +41,17 @@ def invoke(port: int, payload) -> dict:
     return json.loads(run.stdout)
 
 
+def bad_input(port: int, fn, check, payloads: list) -> None:
+    """Each payload is answered `ignored`; a non-JSON payload is a classified error and the
+    process keeps serving."""
+    for label, payload in payloads:
+        answer = invoke(port, payload)
+        check(f"garbage ({label}) -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
+    answer = invoke(port, "this is not JSON")
+    check("non-JSON payload -> classified error, no crash", "error" in answer and fn.poll() is None,
+          answer.get("error", json.dumps(answer))[:200])
+
+
 @contextlib.contextmanager
 def function(binary: Path, env: dict, port: int):
     """One function process bound to the Runtime API on `port`; its log goes to target/<name>-e2e.log."""
@@ -85,14 +96,8 @@ def agent_installer(binary: Path, endpoint: str, port: int, check) -> None:
         answer = invoke(port, stopped)
         check("stopped fixture -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
 
-        for label, payload in [("string", "\"garbage\""), ("array", "[1, 2, 3]"), ("empty object", "{}"),
-                               ("finding event", json.dumps(fixture("inspector2-finding-ec2-package.json")))]:
-            answer = invoke(port, payload)
-            check(f"garbage ({label}) -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
-
-        answer = invoke(port, "this is not JSON")
-        check("non-JSON payload -> classified error, no crash", "error" in answer and fn.poll() is None,
-              answer.get("error", json.dumps(answer))[:200])
+        bad_input(port, fn, check, [("string", "\"garbage\""), ("array", "[1, 2, 3]"), ("empty object", "{}"),
+                                    ("finding event", json.dumps(fixture("inspector2-finding-ec2-package.json")))])
 
         answer = invoke(port, running)
         check("still serving after bad input", answer.get("outcome") == "already-sent", json.dumps(answer))
@@ -136,13 +141,8 @@ def suppression_sync(binary: Path, endpoint: str, port: int, check) -> None:
               and not answer.get("created") and not answer.get("updated") and not answer.get("deleted"),
               json.dumps(answer)[:300])
 
-        for label, payload in [("string", "\"garbage\""), ("dryRun not a boolean", "{\"dryRun\": \"yes\"}"),
-                               ("finding event", json.dumps(fixture("inspector2-finding-ec2-package.json")))]:
-            answer = invoke(port, payload)
-            check(f"garbage ({label}) -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
-        answer = invoke(port, "this is not JSON")
-        check("non-JSON payload -> classified error, no crash", "error" in answer and fn.poll() is None,
-              answer.get("error", json.dumps(answer))[:200])
+        bad_input(port, fn, check, [("string", "\"garbage\""), ("dryRun not a boolean", "{\"dryRun\": \"yes\"}"),
+                                    ("finding event", json.dumps(fixture("inspector2-finding-ec2-package.json")))])
 
         broken = json.loads(json.dumps(rules))
         broken["suppressions"][0]["filterCriteria"]["severity"][0]["comparison"] = "GREATER_THAN"
@@ -218,11 +218,7 @@ def finding_router(binary: Path, endpoint: str, port: int, check) -> None:
         check("SQS batch (one malformed record) -> no batchItemFailures",
               answer == {"batchItemFailures": []} and len(received()) == 1, json.dumps(answer))
 
-        answer = invoke(port, "\"garbage\"")
-        check("garbage -> ignored", answer.get("outcome") == "ignored", json.dumps(answer))
-        answer = invoke(port, "this is not JSON")
-        check("non-JSON payload -> classified error, no crash", "error" in answer and fn.poll() is None,
-              answer.get("error", json.dumps(answer))[:200])
+        bad_input(port, fn, check, [("string", "\"garbage\"")])
         check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
 
 

@@ -308,6 +308,20 @@ pub struct FakeFilterState {
     next_id: usize,
 }
 
+impl FakeFilterState {
+    /// Stores `filter` under a new ARN, as `CreateFilter` does, and returns the ARN.
+    fn push(&mut self, mut filter: StoredFilter) -> String {
+        self.next_id += 1;
+        filter.arn = format!(
+            "arn:aws:inspector2:ap-northeast-2:123456789012:owner/123456789012/filter/f{}",
+            self.next_id
+        );
+        let arn = filter.arn.clone();
+        self.filters.push(filter);
+        arn
+    }
+}
+
 /// An in-memory Inspector2 filter store with Inspector's behaviour: ARNs on create, tags kept
 /// with the filter, `UpdateFilter` leaving tags alone.
 #[derive(Clone, Default)]
@@ -328,21 +342,14 @@ impl FakeFilters {
 
     /// Adds a filter as if made elsewhere (a person, or an earlier run); returns its ARN.
     pub fn insert(&self, name: &str, criteria: FilterCriteria, tags: &[(&str, &str)]) -> String {
-        let mut state = self.state();
-        state.next_id += 1;
-        let arn = format!(
-            "arn:aws:inspector2:ap-northeast-2:123456789012:owner/123456789012/filter/f{}",
-            state.next_id
-        );
-        state.filters.push(StoredFilter {
-            arn: arn.clone(),
+        self.state().push(StoredFilter {
+            arn: String::new(),
             name: name.to_owned(),
             description: None,
             reason: None,
             criteria: Some(criteria),
             tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-        });
-        arn
+        })
     }
 
     /// The filters, by name.
@@ -398,20 +405,14 @@ impl FilterStore for FakeFilters {
 
     async fn create(&self, spec: &FilterSpec) -> Result<String, Error> {
         let mut state = self.record(FilterCall::Create(spec.name.clone()))?;
-        state.next_id += 1;
-        let arn = format!(
-            "arn:aws:inspector2:ap-northeast-2:123456789012:owner/123456789012/filter/f{}",
-            state.next_id
-        );
-        state.filters.push(StoredFilter {
-            arn: arn.clone(),
+        Ok(state.push(StoredFilter {
+            arn: String::new(),
             name: spec.name.clone(),
             description: Some(spec.description.clone()),
             reason: Some(spec.reason.clone()),
             criteria: Some(spec.criteria.clone()),
             tags: spec.tags.clone(),
-        });
-        Ok(arn)
+        }))
     }
 
     async fn update(&self, arn: &str, spec: &FilterSpec) -> Result<(), Error> {
