@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::export::request::{Defaults, ExportFormat, Mode, StatusSelection};
 use crate::rules::source::RulesUri;
 use crate::Error;
 
@@ -289,6 +290,95 @@ impl RouterConfig {
             min_severity,
             rules_uri,
             digest_all_scans,
+        })
+    }
+}
+
+/// findings-export's configuration (DESIGN.md, "findings-export").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportConfig {
+    /// The region, from `AWS_REGION`.
+    pub region: String,
+    /// `EXPORT_BUCKET`, required.
+    pub bucket: String,
+    /// `EXPORT_KMS_KEY_ARN`, required: every object is SSE-KMS with it.
+    pub kms_key_arn: String,
+    /// `EXPORT_PREFIX` without slashes at either end (default `inspector/findings`).
+    pub prefix: String,
+    /// `EXPORT_MODE`, `EXPORT_FORMAT` and `EXPORT_STATUS`.
+    pub defaults: Defaults,
+}
+
+impl ExportConfig {
+    /// Reads and validates the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads and validates the variables `env` gives; each error names its variable.
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let region = region(env)?;
+        let bucket = lookup(env, "EXPORT_BUCKET")
+            .ok_or_else(|| Error::config("EXPORT_BUCKET", "is required: the bucket findings are exported to"))?;
+        check_bucket("EXPORT_BUCKET", &bucket)?;
+        let kms_key_arn = lookup(env, "EXPORT_KMS_KEY_ARN").ok_or_else(|| {
+            Error::config(
+                "EXPORT_KMS_KEY_ARN",
+                "is required: the KMS key every export is encrypted with",
+            )
+        })?;
+        let parts: Vec<&str> = kms_key_arn.splitn(6, ':').collect();
+        let key_ok = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "kms"
+            && (parts[5].starts_with("key/") || parts[5].starts_with("alias/"))
+            && parts[5].len() > 6;
+        if !key_ok {
+            return Err(Error::config(
+                "EXPORT_KMS_KEY_ARN",
+                format!(
+                    "expected arn:aws:kms:REGION:ACCOUNT:key/ID (Inspector needs the full ARN), got {kms_key_arn:?}"
+                ),
+            ));
+        }
+        let prefix = lookup(env, "EXPORT_PREFIX").unwrap_or_else(|| "inspector/findings".to_owned());
+        let prefix = crate::export::layout::clean_prefix(&prefix).to_owned();
+        if prefix.len() > 512 || prefix.contains("//") {
+            return Err(Error::config(
+                "EXPORT_PREFIX",
+                format!("{prefix:?} must be at most 512 characters with no empty folder (//)"),
+            ));
+        }
+        let mode = match lookup(env, "EXPORT_MODE") {
+            None => Mode::Report,
+            Some(text) => Mode::parse(&text)
+                .ok_or_else(|| Error::config("EXPORT_MODE", format!("{text:?} is not report, stream or sbom")))?,
+        };
+        let format = lookup(env, "EXPORT_FORMAT")
+            .map(|text| {
+                ExportFormat::parse(&text, mode).ok_or_else(|| {
+                    Error::config(
+                        "EXPORT_FORMAT",
+                        format!("{text:?} is not a format of EXPORT_MODE={}", mode.as_str()),
+                    )
+                })
+            })
+            .transpose()?;
+        let status = match lookup(env, "EXPORT_STATUS") {
+            None => StatusSelection::Active,
+            Some(text) => StatusSelection::parse(&text).ok_or_else(|| {
+                Error::config(
+                    "EXPORT_STATUS",
+                    format!("{text:?} is not ACTIVE, SUPPRESSED, CLOSED or ALL"),
+                )
+            })?,
+        };
+        Ok(ExportConfig {
+            region,
+            bucket,
+            kms_key_arn,
+            prefix,
+            defaults: Defaults { mode, format, status },
         })
     }
 }
@@ -582,5 +672,64 @@ mod tests {
             assert_eq!(Severity::parse(s).unwrap().as_str(), s);
         }
         assert_eq!(Severity::parse("Critical"), None);
+    }
+
+    fn export_config(vars: &[(&str, &str)]) -> Result<ExportConfig, Error> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        ExportConfig::from_lookup(&move |name| map.get(name).cloned())
+    }
+
+    const EXPORT_KEY: &str = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    #[test]
+    fn export_defaults_follow_the_design() {
+        let cfg = export_config(&[
+            ("AWS_REGION", "ap-northeast-2"),
+            ("EXPORT_BUCKET", "inspectorbucket"),
+            ("EXPORT_KMS_KEY_ARN", EXPORT_KEY),
+        ])
+        .unwrap();
+        assert_eq!(cfg.prefix, "inspector/findings");
+        assert_eq!(cfg.defaults.mode, Mode::Report);
+        assert_eq!(cfg.defaults.format, None);
+        assert_eq!(cfg.defaults.status, StatusSelection::Active);
+        let cfg = export_config(&[
+            ("AWS_REGION", "ap-northeast-2"),
+            ("EXPORT_BUCKET", "inspectorbucket"),
+            ("EXPORT_KMS_KEY_ARN", EXPORT_KEY),
+            ("EXPORT_PREFIX", "/exports/"),
+            ("EXPORT_MODE", "stream"),
+            ("EXPORT_FORMAT", "csv"),
+            ("EXPORT_STATUS", "all"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.prefix, "exports");
+        assert_eq!(cfg.defaults.format, Some(ExportFormat::Csv));
+        assert_eq!(cfg.defaults.status, StatusSelection::All);
+    }
+
+    #[test]
+    fn each_bad_export_variable_is_named() {
+        let base = [
+            ("AWS_REGION", "ap-northeast-2"),
+            ("EXPORT_BUCKET", "inspectorbucket"),
+            ("EXPORT_KMS_KEY_ARN", EXPORT_KEY),
+        ];
+        for (name, value) in [
+            ("EXPORT_BUCKET", ""),
+            ("EXPORT_BUCKET", "Bad_Bucket"),
+            ("EXPORT_KMS_KEY_ARN", ""),
+            ("EXPORT_KMS_KEY_ARN", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+            ("EXPORT_KMS_KEY_ARN", "arn:aws:s3:::bucket"),
+            ("EXPORT_PREFIX", "a//b"),
+            ("EXPORT_MODE", "csv"),
+            ("EXPORT_FORMAT", "NDJSON"),
+            ("EXPORT_STATUS", "OPEN"),
+        ] {
+            let mut vars: Vec<(&str, &str)> = base.iter().copied().filter(|(k, _)| *k != name).collect();
+            vars.push((name, value));
+            let err = export_config(&vars).unwrap_err();
+            assert_eq!(variable_of(err), name, "{name}={value}");
+        }
     }
 }

@@ -83,6 +83,33 @@ pub enum Error {
         /// What the diagnosis found: ping status, route, endpoints, profile.
         diagnosis: String,
     },
+
+    /// Inspector runs one findings report per account at a time, and another one is running.
+    #[error("another {what} is in progress; Inspector runs one at a time")]
+    ReportBusy {
+        /// `findings report` or `SBOM export`.
+        what: &'static str,
+    },
+
+    /// Inspector ended a report or SBOM export without writing it.
+    #[error("{what} {report_id} failed: {code}: {detail}")]
+    ReportFailed {
+        /// `findings report` or `SBOM export`.
+        what: &'static str,
+        /// The job.
+        report_id: String,
+        /// `ReportingErrorCode` (or `CANCELLED`).
+        code: String,
+        /// The service's message and what to fix.
+        detail: String,
+        /// Config for a bucket, key or permission problem; retryable for Inspector's own.
+        class: ErrorClass,
+    },
+
+    /// The export bucket answered with something unusable, for example a manifest that is not
+    /// JSON.
+    #[error("export bucket: {0}")]
+    Export(String),
 }
 
 impl Error {
@@ -91,7 +118,9 @@ impl Error {
         match self {
             Error::Config { .. } | Error::Rules { .. } => ErrorClass::Config,
             Error::Aws { class, .. } => *class,
-            Error::NotManaged { .. } | Error::StillUnmanaged { .. } => ErrorClass::Retryable,
+            Error::NotManaged { .. } | Error::StillUnmanaged { .. } | Error::ReportBusy { .. } => ErrorClass::Retryable,
+            Error::ReportFailed { class, .. } => *class,
+            Error::Export(_) => ErrorClass::Config,
         }
     }
 
@@ -103,6 +132,9 @@ impl Error {
             Error::Rules { .. } => "InvalidRules",
             Error::NotManaged { .. } => "InstanceNotManaged",
             Error::StillUnmanaged { .. } => "InstanceStillUnmanaged",
+            Error::ReportBusy { .. } => "ReportBusy",
+            Error::ReportFailed { .. } => "ReportFailed",
+            Error::Export(_) => "ExportBucket",
         }
     }
 

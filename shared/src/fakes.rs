@@ -503,3 +503,7 @@ impl RulesStore for FakeRules {
         Ok(Some(fetched))
     }
 }
+
+#[path = "fakes_export.rs"]
+mod export;
+pub use export::{BucketFault, FakeBucket, FakeFindings, FakeReports};

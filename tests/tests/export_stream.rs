@@ -9,7 +9,7 @@ use integration_tests::{create_bucket, Moto};
 use serde_json::{json, Value};
 use shared::aws::multipart::S3Multipart;
 use shared::export::stream::{export, FindingPages, Page};
-use shared::export::PART_SIZE;
+use shared::export::{RowFormat, PART_SIZE};
 use shared::Error;
 
 /// 60 pages of 100 findings of hex text, about 12 MiB of gzip: two parts.
@@ -58,9 +58,15 @@ async fn a_stream_export_lands_in_moto_encrypted_with_the_key() {
         .arn()
         .expect("arn")
         .to_owned();
-    let sink = S3Multipart::new(s3.clone(), "exports", "inspector/findings.ndjson.gz", &key_id);
+    let sink = S3Multipart::new(
+        s3.clone(),
+        "exports",
+        "inspector/findings.ndjson.gz",
+        &key_id,
+        "application/x-ndjson",
+    );
 
-    let streamed = export(&Noisy { fail_on_page: None }, &sink, PART_SIZE)
+    let streamed = export(&Noisy { fail_on_page: None }, &sink, RowFormat::Ndjson, PART_SIZE)
         .await
         .expect("export");
     assert_eq!(streamed.object.count, 6_000);
@@ -98,10 +104,12 @@ async fn a_stream_export_lands_in_moto_encrypted_with_the_key() {
 
     // A failure after the first part: aborted, nothing at the final key, nothing left pending.
     let failed_key = "inspector/failed.ndjson.gz";
-    let sink = S3Multipart::new(s3.clone(), "exports", failed_key, &key_id);
-    assert!(export(&Noisy { fail_on_page: Some(55) }, &sink, PART_SIZE)
-        .await
-        .is_err());
+    let sink = S3Multipart::new(s3.clone(), "exports", failed_key, &key_id, "application/x-ndjson");
+    assert!(
+        export(&Noisy { fail_on_page: Some(55) }, &sink, RowFormat::Ndjson, PART_SIZE)
+            .await
+            .is_err()
+    );
     let missing = s3.head_object().bucket("exports").key(failed_key).send().await;
     assert!(missing.is_err(), "no object at the final key");
     let pending = s3

@@ -3,6 +3,10 @@
 
 #[cfg(feature = "ec2")]
 pub mod ec2;
+#[cfg(feature = "s3")]
+pub mod export_bucket;
+#[cfg(feature = "inspector2")]
+pub mod findings;
 #[cfg(feature = "inspector2")]
 pub mod inspector2;
 #[cfg(feature = "s3")]

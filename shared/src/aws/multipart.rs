@@ -17,21 +17,23 @@ pub struct S3Multipart {
     bucket: String,
     key: String,
     kms_key_arn: String,
+    content_type: &'static str,
 }
 
 impl S3Multipart {
-    /// An upload to `s3://bucket/key`, encrypted with `kms_key_arn`.
-    pub fn new(client: Client, bucket: &str, key: &str, kms_key_arn: &str) -> Self {
+    /// An upload of gzip `content_type` to `s3://bucket/key`, encrypted with `kms_key_arn`.
+    pub fn new(client: Client, bucket: &str, key: &str, kms_key_arn: &str, content_type: &'static str) -> Self {
         S3Multipart {
             client,
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             kms_key_arn: kms_key_arn.to_owned(),
+            content_type,
         }
     }
 }
 
-fn missing(operation: &'static str, what: &str) -> Error {
+pub(crate) fn missing(operation: &'static str, what: &str) -> Error {
     Error::Aws {
         service: "s3",
         operation,
@@ -50,7 +52,7 @@ impl MultipartSink for S3Multipart {
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(&self.key)
-            .content_type("application/x-ndjson")
+            .content_type(self.content_type)
             .content_encoding("gzip")
             .server_side_encryption(ServerSideEncryption::AwsKms)
             .ssekms_key_id(&self.kms_key_arn)

@@ -1,6 +1,6 @@
-//! findings-export's streaming core (issue 5, in progress): findings in, gzip NDJSON parts of at
-//! least [`PART_SIZE`] out, with the object's sha256, the count and the `updatedAt` watermark
-//! kept on the way, and the summary counts. Memory holds one part at most, whatever the count.
+//! findings-export's core: findings in, gzip NDJSON or CSV parts of at least [`PART_SIZE`] out,
+//! with the object's sha256, the count and the `updatedAt` watermark kept on the way, and the
+//! summary counts. Memory holds one part at most, whatever the count.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -13,13 +13,55 @@ use sha2::{Digest, Sha256};
 
 use crate::filter::matcher::finding_time;
 
+pub mod csv;
+pub mod flow;
+pub mod layout;
+pub mod ports;
+pub mod request;
 pub mod stream;
+
+/// Epoch seconds (as the matcher reads finding times) as a time, to the millisecond that
+/// Inspector's timestamps carry, so that no float noise reaches a file.
+pub fn epoch_time(secs: f64) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_millis((secs * 1000.0).round() as i64)
+}
 
 /// S3's multipart minimum is 5 MiB; 8 MiB parts keep a 10 000-part upload above 80 GB.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
 
-/// Writes findings as gzip NDJSON and hands out finished parts.
-pub struct NdjsonGzWriter {
+/// How each finding becomes bytes in the object.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RowFormat {
+    /// One finding a line: the API's JSON, unchanged.
+    Ndjson,
+    /// A header, then one row a finding, with the native report's columns ([`csv::COLUMNS`]).
+    Csv {
+        /// When the export started, in epoch seconds: the reference for "Age (Days)".
+        now: f64,
+    },
+}
+
+impl RowFormat {
+    /// The object's extension before `.gz`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            RowFormat::Ndjson => "ndjson",
+            RowFormat::Csv { .. } => "csv",
+        }
+    }
+
+    /// The object's `Content-Type`.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            RowFormat::Ndjson => "application/x-ndjson",
+            RowFormat::Csv { .. } => "text/csv",
+        }
+    }
+}
+
+/// Writes findings as gzip NDJSON or CSV and hands out finished parts.
+pub struct GzPartWriter {
+    format: RowFormat,
     encoder: GzEncoder<Vec<u8>>,
     part_size: usize,
     hasher: Sha256,
@@ -43,30 +85,35 @@ pub struct Finished {
     pub watermark: Option<f64>,
 }
 
-impl Default for NdjsonGzWriter {
-    fn default() -> Self {
-        Self::new(PART_SIZE)
-    }
-}
-
-impl NdjsonGzWriter {
-    /// A writer that hands out parts once `part_size` compressed bytes are buffered.
-    pub fn new(part_size: usize) -> Self {
-        NdjsonGzWriter {
-            encoder: GzEncoder::new(Vec::with_capacity(part_size), Compression::default()),
+impl GzPartWriter {
+    /// A writer that hands out parts once `part_size` compressed bytes are buffered. A CSV
+    /// object starts with its header row.
+    pub fn new(format: RowFormat, part_size: usize) -> std::io::Result<Self> {
+        let mut encoder = GzEncoder::new(Vec::with_capacity(part_size), Compression::default());
+        if let RowFormat::Csv { .. } = format {
+            csv::write_header(&mut encoder)?;
+        }
+        Ok(GzPartWriter {
+            format,
+            encoder,
             part_size,
             hasher: Sha256::new(),
             count: 0,
             bytes: 0,
             watermark: None,
-        }
+        })
     }
 
-    /// Appends one finding (the API's JSON, unchanged) as a line. Returns a finished part when
-    /// the buffer reached the part size.
+    /// Appends one finding as a line or row. Returns a finished part when the buffer reached the
+    /// part size.
     pub fn write(&mut self, finding: &Value) -> std::io::Result<Option<Vec<u8>>> {
-        serde_json::to_writer(&mut self.encoder, finding)?;
-        self.encoder.write_all(b"\n")?;
+        match self.format {
+            RowFormat::Ndjson => {
+                serde_json::to_writer(&mut self.encoder, finding)?;
+                self.encoder.write_all(b"\n")?;
+            }
+            RowFormat::Csv { now } => csv::write_row(&mut self.encoder, finding, now)?,
+        }
         self.count += 1;
         if let Some(at) = finding.get("updatedAt").and_then(finding_time) {
             self.watermark = Some(self.watermark.map_or(at, |w| w.max(at)));

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Finished, NdjsonGzWriter, Summary};
+use super::{Finished, GzPartWriter, RowFormat, Summary};
 use crate::Error;
 
 /// One page of findings and the token of the next, if any.
@@ -43,11 +43,16 @@ pub struct Streamed {
     pub summary: Summary,
 }
 
-/// Exports every page through `sink`, in parts of at least `part_size` compressed bytes. Any
-/// error aborts the upload and is returned as it came (a throttle stays retryable).
-pub async fn export(pages: &dyn FindingPages, sink: &dyn MultipartSink, part_size: usize) -> Result<Streamed, Error> {
+/// Exports every page through `sink` as `format`, in parts of at least `part_size` compressed
+/// bytes. Any error aborts the upload and is returned as it came (a throttle stays retryable).
+pub async fn export(
+    pages: &dyn FindingPages,
+    sink: &dyn MultipartSink,
+    format: RowFormat,
+    part_size: usize,
+) -> Result<Streamed, Error> {
     let upload_id = sink.start().await?;
-    match run(pages, sink, &upload_id, part_size).await {
+    match run(pages, sink, &upload_id, format, part_size).await {
         Ok(streamed) => Ok(streamed),
         Err(err) => {
             if let Err(abort) = sink.abort(&upload_id).await {
@@ -62,9 +67,10 @@ async fn run(
     pages: &dyn FindingPages,
     sink: &dyn MultipartSink,
     upload_id: &str,
+    format: RowFormat,
     part_size: usize,
 ) -> Result<Streamed, Error> {
-    let mut writer = NdjsonGzWriter::new(part_size);
+    let mut writer = GzPartWriter::new(format, part_size).map_err(io_error)?;
     let mut summary = Summary::default();
     let mut uploaded: Vec<(i32, String)> = Vec::new();
     let (mut findings, mut token) = pages.page(None).await?;

@@ -104,7 +104,7 @@ fn pages(count: usize) -> Pages {
 async fn fifty_pages_stream_into_one_object_of_exactly_those_findings() {
     let source = pages(50);
     let sink = Sink::default();
-    let streamed = export(&source, &sink, 4 * 1024).await.unwrap();
+    let streamed = export(&source, &sink, RowFormat::Ndjson, 4 * 1024).await.unwrap();
     assert_eq!(source.asked.lock().unwrap().len(), 50);
     assert_eq!(source.asked.lock().unwrap()[49].as_deref(), Some("page-49"));
     assert_eq!(streamed.object.count, 5_000);
@@ -139,7 +139,9 @@ async fn a_failed_part_aborts_and_leaves_nothing_then_a_rerun_completes() {
         fail_on_part: Some(3),
         ..Sink::default()
     };
-    let err = export(&pages(50), &failing, 4 * 1024).await.unwrap_err();
+    let err = export(&pages(50), &failing, RowFormat::Ndjson, 4 * 1024)
+        .await
+        .unwrap_err();
     assert_eq!(err.class(), ErrorClass::Retryable);
     assert!(*failing.aborted.lock().unwrap(), "AbortMultipartUpload called");
     assert!(
@@ -148,7 +150,7 @@ async fn a_failed_part_aborts_and_leaves_nothing_then_a_rerun_completes() {
     );
 
     let sink = Sink::default();
-    let streamed = export(&pages(50), &sink, 4 * 1024).await.unwrap();
+    let streamed = export(&pages(50), &sink, RowFormat::Ndjson, 4 * 1024).await.unwrap();
     assert_eq!(streamed.object.count, 5_000);
     assert!(sink.completed.lock().unwrap().is_some());
 }
@@ -161,7 +163,7 @@ async fn an_empty_account_gives_a_valid_empty_object() {
         asked: Mutex::new(Vec::new()),
     };
     let sink = Sink::default();
-    let streamed = export(&source, &sink, PART_SIZE).await.unwrap();
+    let streamed = export(&source, &sink, RowFormat::Ndjson, PART_SIZE).await.unwrap();
     assert_eq!((streamed.object.count, streamed.parts), (0, 1));
     assert!(sink.completed.lock().unwrap().is_some());
 }

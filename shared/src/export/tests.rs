@@ -25,7 +25,7 @@ fn finding(i: u64) -> Value {
 
 #[test]
 fn parts_concatenate_into_exactly_the_findings() {
-    let mut writer = NdjsonGzWriter::new(64 * 1024);
+    let mut writer = GzPartWriter::new(RowFormat::Ndjson, 64 * 1024).unwrap();
     let mut object = Vec::new();
     let mut parts = Vec::new();
     for i in 0..20_000 {
@@ -55,7 +55,10 @@ fn parts_concatenate_into_exactly_the_findings() {
 
 #[test]
 fn no_findings_is_a_valid_empty_gzip() {
-    let finished = NdjsonGzWriter::default().finish().unwrap();
+    let finished = GzPartWriter::new(RowFormat::Ndjson, PART_SIZE)
+        .unwrap()
+        .finish()
+        .unwrap();
     assert_eq!(finished.count, 0);
     let mut text = String::new();
     flate2::read::GzDecoder::new(&finished.last_part[..])
