@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use integration_tests::{create_bucket, Moto};
 use serde_json::{json, Value};
 use shared::aws::multipart::S3Multipart;
-use shared::export::stream::{export, FindingPages, Page};
+use shared::export::stream::{export, FindingPages, MultipartSink, Page};
 use shared::export::{RowFormat, PART_SIZE};
 use shared::Error;
 
@@ -119,4 +119,34 @@ async fn a_stream_export_lands_in_moto_encrypted_with_the_key() {
         .await
         .expect("ListMultipartUploads");
     assert!(pending.uploads().is_empty(), "the upload was aborted");
+}
+
+#[tokio::test]
+async fn an_upload_aborted_under_us_is_retryable() {
+    // GIVEN an upload that someone else (a lifecycle rule, a cleanup) aborts after it started
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::new(&config);
+    create_bucket(&s3, "exports").await;
+    let key_id = integration_tests::create_kms_key(&config).await;
+    let sink = S3Multipart::new(
+        s3.clone(),
+        "exports",
+        "inspector/gone.ndjson.gz",
+        &key_id,
+        "application/x-ndjson",
+    );
+    let upload_id = sink.start().await.expect("CreateMultipartUpload");
+    s3.abort_multipart_upload()
+        .bucket("exports")
+        .key("inspector/gone.ndjson.gz")
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .expect("AbortMultipartUpload");
+    // WHEN the next part goes up
+    let err = sink.part(&upload_id, 1, vec![0; 16]).await.unwrap_err();
+    // THEN it is retryable: a rerun of the whole export is the cure. (S3 answers 404
+    // NoSuchUpload, moto a 500; shared/src/aws/multipart.rs tests S3's answer with mocks.)
+    assert_eq!(err.class(), shared::ErrorClass::Retryable, "{err}");
 }

@@ -26,6 +26,10 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::{Error, ErrorClass};
 
+/// Error codes that mean something we were using vanished between two calls (a multipart
+/// upload aborted by a lifecycle rule or a cleanup): the whole operation, run again, succeeds.
+const GONE_UNDER_US_CODES: &[&str] = &["NoSuchUpload"];
+
 /// Error codes that mean "slow down", whatever the HTTP status.
 const THROTTLING_CODES: &[&str] = &[
     "Throttling",
@@ -57,7 +61,8 @@ where
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
             let code = err.code().unwrap_or_default();
-            if status >= 500 || status == 429 || THROTTLING_CODES.contains(&code) {
+            if status >= 500 || status == 429 || THROTTLING_CODES.contains(&code) || GONE_UNDER_US_CODES.contains(&code)
+            {
                 ErrorClass::Retryable
             } else {
                 ErrorClass::Config

@@ -112,3 +112,48 @@ impl MultipartSink for S3Multipart {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! S3's own error answers, which moto does not give (it answers 500 for a vanished upload).
+
+    use aws_smithy_mocks::{mock, mock_client};
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn sink_answering(status: u16, code: &str) -> S3Multipart {
+        let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected</Message><RequestId>r</RequestId></Error>");
+        let rule = mock!(Client::upload_part).then_http_response(move || {
+            Response::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body.clone()))
+        });
+        let client = mock_client!(aws_sdk_s3, [&rule]);
+        S3Multipart::new(
+            client,
+            "exports",
+            "k.ndjson.gz",
+            "arn:aws:kms:ap-northeast-2:123456789012:key/k",
+            "application/x-ndjson",
+        )
+    }
+
+    #[tokio::test]
+    async fn an_upload_that_vanished_under_us_is_retryable() {
+        let err = sink_answering(404, "NoSuchUpload")
+            .part("u", 2, vec![1])
+            .await
+            .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Retryable, "{err}");
+        assert!(err.to_string().contains("NoSuchUpload"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_part_refused_by_the_key_policy_is_a_config_error() {
+        let err = sink_answering(403, "AccessDenied")
+            .part("u", 1, vec![1])
+            .await
+            .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Config, "{err}");
+    }
+}
