@@ -1,6 +1,6 @@
 //! The stream export loop over two narrow ports: pages of findings in, a multipart upload out.
-//! The next page is fetched while the previous part uploads, so the upload hides behind the
-//! pagination, and at most one page and one part are held. On any failure the upload is
+//! The next page is fetched while the current one is serialized and its part uploads, so both
+//! hide behind the pagination, and at most two pages and one part are held. On any failure the upload is
 //! aborted, so that nothing partial is ever visible at the final key.
 
 use async_trait::async_trait;
@@ -31,6 +31,10 @@ pub trait MultipartSink: Send + Sync {
     /// `AbortMultipartUpload`.
     async fn abort(&self, upload_id: &str) -> Result<(), Error>;
 }
+
+/// Findings serialized between two yields to the runtime, so that the page being fetched makes
+/// progress on Lambda's one thread while a page is serialized.
+const YIELD_EVERY: usize = 10;
 
 /// What a completed stream export wrote.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,39 +77,47 @@ async fn run(
     let mut writer = GzPartWriter::new(format, part_size).map_err(io_error)?;
     let mut summary = Summary::default();
     let mut uploaded: Vec<(i32, String)> = Vec::new();
-    let (mut findings, mut token) = pages.page(None).await?;
-    loop {
-        let mut ready: Option<Vec<u8>> = None;
-        for finding in &findings {
-            summary.add(finding);
-            if let Some(part) = writer.write(finding).map_err(io_error)? {
-                // A part is at least `part_size`; a page is 100 findings, so one part a page at most
-                // unless a page is larger than a part, which the next write then carries.
-                ready = Some(match ready.take() {
-                    None => part,
-                    Some(mut earlier) => {
-                        earlier.extend(part);
-                        earlier
-                    }
-                });
+    let mut page = Some(pages.page(None).await?);
+    while let Some((findings, token)) = page.take() {
+        // The next page is asked for first and driven while this one is serialized and its part
+        // uploads, so that the CPU work and the upload both hide behind the page's latency.
+        let next = async {
+            match token {
+                Some(token) => Some(pages.page(Some(token)).await),
+                None => None,
             }
-        }
-        let Some(next) = token.take() else {
-            if let Some(part) = ready {
-                let number = uploaded.len() as i32 + 1;
-                uploaded.push((number, sink.part(upload_id, number, part).await?));
-            }
-            break;
         };
-        match ready {
-            Some(part) => {
-                let number = uploaded.len() as i32 + 1;
-                let (etag, page) = futures_util::join!(sink.part(upload_id, number, part), pages.page(Some(next)));
-                uploaded.push((number, etag?));
-                (findings, token) = page?;
+        let work = async {
+            let mut ready: Option<Vec<u8>> = None;
+            for (i, finding) in findings.iter().enumerate() {
+                summary.add(finding);
+                if let Some(part) = writer.write(finding).map_err(io_error)? {
+                    // A part is at least `part_size`; a page larger than a part carries over.
+                    ready = Some(match ready.take() {
+                        None => part,
+                        Some(mut earlier) => {
+                            earlier.extend(part);
+                            earlier
+                        }
+                    });
+                }
+                if i % YIELD_EVERY == YIELD_EVERY - 1 {
+                    tokio::task::yield_now().await;
+                }
             }
-            None => (findings, token) = pages.page(Some(next)).await?,
-        }
+            match ready {
+                Some(part) => {
+                    let number = uploaded.len() as i32 + 1;
+                    let etag = sink.part(upload_id, number, part).await?;
+                    uploaded.push((number, etag));
+                    Ok::<_, Error>(())
+                }
+                None => Ok(()),
+            }
+        };
+        let (next, done) = futures_util::join!(next, work);
+        done?;
+        page = next.transpose()?;
     }
     let object = writer.finish().map_err(io_error)?;
     let number = uploaded.len() as i32 + 1;
