@@ -79,9 +79,12 @@ fn http(status: u16, body: String) -> Response {
     Response::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
 }
 
+/// What one `ListFindings` call asked for: `nextToken`, `maxResults` and the status values.
+type Asked = (Option<String>, Option<i32>, Vec<String>);
+
 /// Records what each `ListFindings` call asked for (once per call, not per attempt).
 #[derive(Debug, Clone, Default)]
-struct Requests(Arc<Mutex<Vec<(Option<String>, Option<i32>, Vec<String>)>>>);
+struct Requests(Arc<Mutex<Vec<Asked>>>);
 
 impl Intercept for Requests {
     fn name(&self) -> &'static str {
