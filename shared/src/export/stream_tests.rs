@@ -167,3 +167,49 @@ async fn an_empty_account_gives_a_valid_empty_object() {
     assert_eq!((streamed.object.count, streamed.parts), (0, 1));
     assert!(sink.completed.lock().unwrap().is_some());
 }
+
+/// A port that takes `LATENCY` before answering, like a network call.
+struct Slow<T>(T);
+
+const LATENCY: std::time::Duration = std::time::Duration::from_millis(100);
+
+#[async_trait]
+impl FindingPages for Slow<Pages> {
+    async fn page(&self, token: Option<String>) -> Result<Page, Error> {
+        tokio::time::sleep(LATENCY).await;
+        self.0.page(token).await
+    }
+}
+
+#[async_trait]
+impl MultipartSink for Slow<Sink> {
+    async fn start(&self) -> Result<String, Error> {
+        self.0.start().await
+    }
+    async fn part(&self, upload_id: &str, number: i32, bytes: Vec<u8>) -> Result<String, Error> {
+        tokio::time::sleep(LATENCY).await;
+        self.0.part(upload_id, number, bytes).await
+    }
+    async fn complete(&self, upload_id: &str, parts: Vec<(i32, String)>) -> Result<(), Error> {
+        self.0.complete(upload_id, parts).await
+    }
+    async fn abort(&self, upload_id: &str) -> Result<(), Error> {
+        self.0.abort(upload_id).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn uploads_hide_behind_the_page_latency() {
+    // GIVEN 50 pages and uploads that each take as long as a page
+    let source = Slow(pages(50));
+    let sink = Slow(Sink::default());
+    let started = tokio::time::Instant::now();
+    // WHEN they are exported in small parts (gzip flushes every ~32 KiB: a part per ~4 pages)
+    let streamed = export(&source, &sink, RowFormat::Ndjson, 4 * 1024).await.unwrap();
+    // THEN the time is the pages' plus the last part's; serially it would be one more
+    // latency per part
+    let elapsed = started.elapsed();
+    assert!(streamed.parts >= 5, "{} parts", streamed.parts);
+    assert!(elapsed <= LATENCY * 51, "{elapsed:?} for {} parts", streamed.parts);
+    assert!(sink.0.completed.lock().unwrap().is_some());
+}
