@@ -91,6 +91,66 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// Queues `findings` as the answer to moto's next distinct `ListFindings` query, through
+    /// its own API (`/moto-api/static/inspector2/findings-results`).
+    pub fn seed_findings(&self, findings: &[Value]) {
+        use std::io::{Read, Write};
+        let body = serde_json::json!({"results": [findings], "region": REGION}).to_string();
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).unwrap_or_else(|err| panic!("moto at {address}: {err}"));
+        let request = format!(
+            "POST /moto-api/static/inspector2/findings-results HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("write to moto");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read from moto");
+        assert!(
+            answer.starts_with("HTTP/1.1 201"),
+            "moto refused the findings: {answer}"
+        );
+    }
+}
+
+/// A finding as `ListFindings` returns it: the EventBridge fixtures carry Inspector's event
+/// timestamps (`Mon Nov 30 18:14:32.123 UTC 2026`), the API epoch seconds.
+pub fn api_shaped(finding: &Value) -> Value {
+    match finding {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(key, value)| {
+                    let time = key
+                        .ends_with("At")
+                        .then(|| shared::filter::matcher::finding_time(value))
+                        .flatten();
+                    let value = match time {
+                        Some(secs) => serde_json::json!(secs),
+                        None => api_shaped(value),
+                    };
+                    (key.clone(), value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(api_shaped).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Creates a symmetric KMS key in moto and returns its ARN.
+pub async fn create_kms_key(config: &SdkConfig) -> String {
+    aws_sdk_kms::Client::new(config)
+        .create_key()
+        .send()
+        .await
+        .expect("moto CreateKey")
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .expect("a key ARN")
+        .to_owned()
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
