@@ -8,10 +8,10 @@ STAMP       := $(VENV)/.installed
 # Outside the clone, so that CI and fresh clones reuse the compiled AWS SDK.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/inspector-autopilot/target
 export PATH := $(VENV)/bin:$(PATH)
-FUNCTIONS   := agent-installer suppression-sync finding-router
+FUNCTIONS   := agent-installer suppression-sync finding-router findings-export
 LAMBDA_DIR  := $(CURDIR)/target/lambda
 
-.PHONY: help setup fmt lint test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync invoke-finding-router bench demo clean
+.PHONY: help setup fmt lint test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync invoke-finding-router invoke-findings-export bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -50,10 +50,13 @@ invoke-suppression-sync: e2e ## the example rules through cargo lambda watch/inv
 
 invoke-finding-router: e2e ## the finding fixtures through cargo lambda watch/invoke against moto
 
-demo: e2e ## the local demo on moto (today: agent-installer, suppression-sync and finding-router)
+invoke-findings-export: e2e ## a stream export of seeded findings through cargo lambda watch/invoke against moto
 
-bench: $(STAMP) release-host ## matcher throughput; cold start, peak RSS and sizes (`make build` first for the zip)
+demo: e2e ## the local demo on moto (today: the four functions' end-to-end runs)
+
+bench: $(STAMP) release-host ## matcher, router and export throughput; cold start, peak RSS and sizes (`make build` first for the zip)
 	cargo bench -p shared --features fakes --bench matcher --bench router
+	cargo run --quiet --release -p findings-export --example export_bench
 	for f in $(FUNCTIONS); do $(VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/release/$$f $(LAMBDA_DIR)/$$f/bootstrap.zip || exit 1; done
 
 clean: ## remove the venv and build outputs

@@ -6,7 +6,8 @@ Usage: bench.py BINARY [ZIP]
   small loopback Runtime API below (the median of RUNS spawns);
 - peak RSS: VmHWM of the process after it has answered one real invocation against moto server
   (agent-installer: the running fixture, rewritten to a moto instance; suppression-sync: the
-  scheduled event, with the example rules file in moto's S3);
+  scheduled event, with the example rules file in moto's S3; finding-router: an SQS batch of 10
+  notified findings; findings-export: a stream export of 1 000 findings seeded in moto);
 - sizes: the stripped binary, and the deployment zip when given.
 """
 
@@ -20,7 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from moto_stack import RULES_BUCKET, RULES_KEY, client, fixture, function_env, moto_server, provision, provision_rules
+from moto_stack import RULES_BUCKET, RULES_KEY, api_shaped, client, fixture, function_env, moto_server, provision, \
+    provision_rules, seed_findings
 
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
 
@@ -124,6 +126,23 @@ def setup(binary, endpoint):
                             "awsRegion": "ap-northeast-2"})
         # An SQS batch of 10 notified findings: 10 publishes to moto, 4 at a time.
         return env, {"Records": records}, ('"batchItemFailures":[]',)
+    if Path(binary).name == "findings-export":
+        s3 = client("s3", endpoint)
+        s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+        key_arn = client("kms", endpoint).create_key()["KeyMetadata"]["Arn"]
+        templates = [api_shaped(fixture(name)["detail"]) for name in (
+            "inspector2-finding-ec2-package.json", "inspector2-finding-ecr-image.json",
+            "inspector2-finding-network.json")]
+        findings = []
+        for i in range(1_000):
+            finding = json.loads(json.dumps(templates[i % 3]))
+            finding["findingArn"] = f"arn:aws:inspector2:ap-northeast-2:123456789012:finding/{i:032x}"
+            findings.append(finding)
+        # moto answers the same query with the same findings, so every run exports all 1 000.
+        seed_findings(endpoint, findings)
+        env = function_env(endpoint, {})
+        env.update({"EXPORT_BUCKET": "exports", "EXPORT_KMS_KEY_ARN": key_arn, "EXPORT_MODE": "stream"})
+        return env, fixture("scheduled-event.json"), ('"outcome":"exported"',)
     if Path(binary).name == "suppression-sync":
         provision_rules(endpoint)
         env = function_env(endpoint, {})

@@ -1,6 +1,6 @@
 """The release binaries under cargo-lambda's Lambda Runtime API, against moto.
 
-Usage: lambda_e2e.py BIN_DIR   (the directory holding the release agent-installer and suppression-sync)
+Usage: lambda_e2e.py BIN_DIR   (the directory holding the four release binaries)
 
 agent-installer: the running fixture rewritten to a moto instance is answered `command-sent`;
 the stopped fixture `ignored`; garbage gets a classified answer with no panic and no hang.
@@ -11,19 +11,29 @@ finding-router: with the example rules in moto's S3 and an SNS topic with an SQS
 the dev-host CVE is suppressed, its prod copy and the critical sandbox image are notified and
 arrive on the queue with their attributes, the medium network finding is below the threshold,
 and an SQS batch is answered with `batchItemFailures`.
+findings-export: with 8000 findings seeded in moto, a KMS key and a bucket, a stream export whose
+upload is aborted under it mid-way is a Retryable error that leaves nothing; the rerun writes the
+object, manifest and summary under the dated, partitioned key, all aws:kms with the key, and the
+object decompresses to exactly the seeded findings.
 Exits non-zero, naming the failing step, if anything is off.
 """
 
+import concurrent.futures
 import contextlib
+import gzip
+import hashlib
 import json
+import os
+import re
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from moto_stack import ROOT, RULES_BUCKET, RULES_KEY, VENV_BIN, client, fixture, free_port, function_env, \
-    moto_server, process, provision, provision_rules, wait_for_port
+from moto_stack import ROOT, RULES_BUCKET, RULES_KEY, VENV_BIN, api_shaped, client, fixture, free_port, \
+    function_env, moto_server, process, provision, provision_rules, seed_findings, wait_for_port
 
 INVOKE_TIMEOUT = 60
 
@@ -222,6 +232,91 @@ def finding_router(binary: Path, endpoint: str, port: int, check) -> None:
         check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
 
 
+EXPORT_BUCKET = "inspector-autopilot-exports-123456789012"
+
+
+def noisy_findings(count: int) -> list:
+    """The three finding fixtures as the API returns them, then copies with 4 KiB of hex noise
+    each: about 19 MB of gzip, so that an upload can fail in the middle. (moto answers
+    ListFindings in one page, so its first 16 MiB go up as one part, then the rest.)"""
+    base = [api_shaped(fixture(name)["detail"]) for name in
+            ("inspector2-finding-ec2-package.json", "inspector2-finding-ecr-image.json",
+             "inspector2-finding-network.json")]
+    findings = list(base)
+    for i in range(count - len(base)):
+        finding = json.loads(json.dumps(base[i % 3]))
+        finding["findingArn"] = f"arn:aws:inspector2:ap-northeast-2:123456789012:finding/{i:032x}"
+        finding["description"] = os.urandom(2048).hex()
+        findings.append(finding)
+    return findings
+
+
+def findings_export(binary: Path, endpoint: str, port: int, check) -> None:
+    s3 = client("s3", endpoint)
+    s3.create_bucket(Bucket=EXPORT_BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    key_arn = client("kms", endpoint).create_key(Description="inspector-autopilot exports")["KeyMetadata"]["Arn"]
+    findings = noisy_findings(8_000)
+    seed_findings(endpoint, findings)
+
+    def keys() -> list:
+        return [o["Key"] for o in s3.list_objects_v2(Bucket=EXPORT_BUCKET).get("Contents", [])]
+
+    env = function_env(endpoint, {})
+    env.update({"EXPORT_BUCKET": EXPORT_BUCKET, "EXPORT_KMS_KEY_ARN": key_arn, "EXPORT_MODE": "stream"})
+    with function(binary, env, port) as fn:
+        # S3 fails mid-upload: the upload is aborted under the function once it has started.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(invoke, port, fixture("scheduled-event.json"))
+            victim = None
+            while victim is None and not pending.done():
+                uploads = s3.list_multipart_uploads(Bucket=EXPORT_BUCKET).get("Uploads", [])
+                victim = uploads[0] if uploads else None
+                time.sleep(0.01)
+            if victim:
+                s3.abort_multipart_upload(Bucket=EXPORT_BUCKET, Key=victim["Key"], UploadId=victim["UploadId"])
+            answer = pending.result()
+        check("upload aborted mid-way -> Retryable error", victim is not None
+              and "Retryable" in answer.get("error", ""), answer.get("error", json.dumps(answer))[:300])
+        check("... nothing at the final key, no manifest, nothing pending",
+              keys() == [] and not s3.list_multipart_uploads(Bucket=EXPORT_BUCKET).get("Uploads"),
+              json.dumps(keys()))
+
+        answer = invoke(port, fixture("scheduled-event.json"))
+        objects = answer.get("objects", [])
+        check("rerun on the schedule -> exported, 8000 findings", answer.get("outcome") == "exported"
+              and answer.get("count") == 8_000 and len(objects) == 3, json.dumps(answer)[:300])
+        data_key = objects[0].removeprefix(f"s3://{EXPORT_BUCKET}/") if objects else ""
+        check("object under EXPORT_PREFIX/year=/month=/day=/findings-<ts>.ndjson.gz",
+              re.fullmatch(r"inspector/findings/year=\d{4}/month=\d{2}/day=\d{2}/findings-\d{8}T\d{6}(\.\d{3})?Z"
+                           r"\.ndjson\.gz", data_key) is not None, data_key)
+        heads = {uri: s3.head_object(Bucket=EXPORT_BUCKET, Key=uri.removeprefix(f"s3://{EXPORT_BUCKET}/"))
+                 for uri in objects}
+        check("object, manifest and summary are aws:kms with the configured key",
+              len(heads) == 3 and all(h.get("ServerSideEncryption") == "aws:kms" and h.get("SSEKMSKeyId") == key_arn
+                                      for h in heads.values()),
+              json.dumps({u: [h.get("ServerSideEncryption"), h.get("SSEKMSKeyId")] for u, h in heads.items()}))
+        body = s3.get_object(Bucket=EXPORT_BUCKET, Key=data_key)["Body"].read() if data_key else b""
+        lines = [json.loads(line) for line in gzip.decompress(body).splitlines()] if body else []
+        check("the object decompresses to exactly the seeded findings", lines == findings,
+              f"{len(lines)} line(s), {len(body)} bytes")
+        manifest = json.loads(s3.get_object(Bucket=EXPORT_BUCKET, Key=data_key.replace(
+            ".ndjson.gz", ".manifest.json"))["Body"].read()) if data_key else {}
+        check("manifest: count, bytes, sha256, watermark, ACTIVE filter",
+              manifest.get("count") == 8_000 and manifest.get("bytes") == len(body)
+              and manifest.get("sha256") == hashlib.sha256(body).hexdigest() and manifest.get("parts", 0) >= 2
+              and manifest.get("watermark") == "2026-12-01T05:00:00Z"
+              and manifest.get("filterCriteria", {}).get("findingStatus") == [{"comparison": "EQUALS",
+                                                                               "value": "ACTIVE"}],
+              json.dumps({k: manifest.get(k) for k in ("count", "bytes", "parts", "watermark")}))
+
+        bad_input(port, fn, check, [("unknown mode", "{\"mode\": \"parquet\"}"),
+                                    ("bad filterCriteria", "{\"filterCriteria\": {\"severity\": "
+                                                           "[{\"comparison\": \"LIKE\", \"value\": \"HIGH\"}]}}"),
+                                    ("finding event", json.dumps(fixture("inspector2-finding-ec2-package.json")))])
+        check("bad payloads wrote nothing", len(keys()) == 3, json.dumps(keys()))
+        check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
+
+
 def main(bin_dir: str) -> int:
     results = []
 
@@ -229,7 +324,7 @@ def main(bin_dir: str) -> int:
         results.append((step, "ok" if ok else "FAILED", detail))
 
     suites = [("agent-installer", agent_installer), ("suppression-sync", suppression_sync),
-              ("finding-router", finding_router)]
+              ("finding-router", finding_router), ("findings-export", findings_export)]
     port = free_port()
     with process([str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--only-lambda-apis",
                   "-A", "127.0.0.1", "-P", str(port)], cwd=ROOT,

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
@@ -105,6 +106,31 @@ def provision_rules(endpoint: str) -> dict:
         action="SUPPRESS", name="console-made-rule", reason="made in the console",
         filterCriteria={"title": [{"comparison": "PREFIX", "value": "CVE-2019"}]}, tags={"team": "security"})
     return rules
+
+
+def seed_findings(endpoint: str, findings: list) -> None:
+    """Gives moto's ListFindings `findings` for the next distinct query, through moto's own API."""
+    body = json.dumps({"results": [findings], "region": REGION}).encode()
+    request = urllib.request.Request(f"{endpoint}/moto-api/static/inspector2/findings-results", data=body,
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, timeout=60).read()
+
+
+def api_shaped(value):
+    """A finding as ListFindings returns it: the EventBridge fixtures carry Inspector's event
+    timestamps (`Mon Nov 30 18:14:32.123 UTC 2026`), the API epoch seconds."""
+    if isinstance(value, dict):
+        shaped = {}
+        for key, item in value.items():
+            if key.endswith("At") and isinstance(item, str):
+                at = datetime.strptime(item, "%a %b %d %H:%M:%S.%f UTC %Y").replace(tzinfo=timezone.utc)
+                shaped[key] = at.timestamp()
+            else:
+                shaped[key] = api_shaped(item)
+        return shaped
+    if isinstance(value, list):
+        return [api_shaped(item) for item in value]
+    return value
 
 
 def function_env(endpoint: str, stack: dict) -> dict:

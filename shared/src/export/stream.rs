@@ -39,7 +39,7 @@ const YIELD_EVERY: usize = 10;
 /// What a completed stream export wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Streamed {
-    /// The object's figures (its last part already uploaded).
+    /// The object's figures (its last part already uploaded, so `last_part` is empty).
     pub object: Finished,
     /// Parts uploaded.
     pub parts: i32,
@@ -119,9 +119,10 @@ async fn run(
         done?;
         page = next.transpose()?;
     }
-    let object = writer.finish().map_err(io_error)?;
+    let mut object = writer.finish().map_err(io_error)?;
     let number = uploaded.len() as i32 + 1;
-    uploaded.push((number, sink.part(upload_id, number, object.last_part.clone()).await?));
+    let last_part = std::mem::take(&mut object.last_part);
+    uploaded.push((number, sink.part(upload_id, number, last_part).await?));
     let parts = uploaded.len() as i32;
     sink.complete(upload_id, uploaded).await?;
     Ok(Streamed {
