@@ -9,6 +9,7 @@ use shared::export::flow::{ExportTarget, Exporter};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
+    shared::export::keep_parts_off_the_heap();
     shared::telemetry::init();
     let config = ExportConfig::from_env().inspect_err(|err| tracing::error!(error = %err, "init failed"))?;
     let sdk_config = shared::aws::load_sdk_config().await;
