@@ -5,13 +5,19 @@ SHELL := /bin/bash
 VENV        := $(CURDIR)/.venv
 PYTHON      ?= python3
 STAMP       := $(VENV)/.installed
+CHECKOV_VENV := $(CURDIR)/.venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+TEMPLATE    := infra/template.yaml
+# sam reads these offline; no credentials are needed to build or validate.
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= ap-northeast-2
 # Outside the clone, so that CI and fresh clones reuse the compiled AWS SDK.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/inspector-autopilot/target
 export PATH := $(VENV)/bin:$(PATH)
 FUNCTIONS   := agent-installer suppression-sync finding-router findings-export
 LAMBDA_DIR  := $(CURDIR)/target/lambda
 
-.PHONY: help setup fmt lint test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync invoke-finding-router invoke-findings-export bench demo clean
+.PHONY: help setup fmt lint validate package deploy deploy-fast test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync invoke-finding-router invoke-findings-export bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -21,7 +27,12 @@ $(STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-setup: $(STAMP) ## project venv with pinned moto[server], cargo-lambda and ziglang
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+setup: $(STAMP) ## project venv with pinned moto[server], cargo-lambda, ziglang, cfn-lint and sam
 
 fmt: ## format the code
 	cargo fmt --all
@@ -39,10 +50,29 @@ release-host: ## release binaries for this machine (for e2e and bench)
 e2e: $(STAMP) release-host ## the release binary under cargo-lambda's Runtime API against moto
 	$(VENV)/bin/python scripts/lambda_e2e.py $(CARGO_TARGET_DIR)/release
 
-test: lint unit-test e2e ## everything CI runs
+validate: $(STAMP) $(CHECKOV_STAMP) ## the template: cfn-lint, sam validate --lint, checkov, its security test
+	$(VENV)/bin/cfn-lint $(TEMPLATE)
+	@echo "cfn-lint: 0 errors, 0 warnings"
+	$(VENV)/bin/sam validate --lint -t $(TEMPLATE)
+	$(CHECKOV_VENV)/bin/checkov -f $(TEMPLATE) --framework cloudformation --skip-download --compact --quiet
+	$(VENV)/bin/python -m unittest discover -s infra/tests
+
+test: lint validate unit-test e2e ## everything CI runs
 
 build: $(STAMP) ## arm64 Lambda zips in target/lambda/<name>/bootstrap.zip
 	cargo lambda build --release --arm64 --output-format zip --lambda-dir $(LAMBDA_DIR) $(addprefix -p ,$(FUNCTIONS))
+
+package: $(STAMP) ## sam build (rust-cargolambda, arm64) -> .aws-sam/build/<Function>/bootstrap
+	PATH=$(VENV)/bin:$$PATH $(VENV)/bin/sam build -t $(TEMPLATE) --beta-features
+
+deploy: package ## sam deploy with infra/samconfig.toml (copy infra/samconfig.toml.example first)
+	@test -f infra/samconfig.toml || { echo "copy infra/samconfig.toml.example to infra/samconfig.toml and fill it in"; exit 1; }
+	$(VENV)/bin/sam deploy --config-file infra/samconfig.toml
+
+deploy-fast: $(STAMP) ## FUNCTION=<name> NAME=<deployed function name>: cargo lambda deploy of one function's code
+	@test -n "$(FUNCTION)" -a -n "$(NAME)" || { echo "usage: make deploy-fast FUNCTION=finding-router NAME=<deployed function name>"; exit 1; }
+	cargo lambda build --release --arm64 -p $(FUNCTION)
+	cargo lambda deploy --binary-name $(FUNCTION) $(NAME)
 
 invoke-agent-installer: e2e ## fixtures through cargo lambda watch/invoke against moto
 
