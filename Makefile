@@ -14,7 +14,7 @@ export AWS_DEFAULT_REGION ?= ap-northeast-2
 # Outside the clone, so that CI and fresh clones reuse the compiled AWS SDK.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/inspector-autopilot/target
 export PATH := $(VENV)/bin:$(PATH)
-FUNCTIONS   := agent-installer suppression-sync finding-router findings-export
+FUNCTIONS   := agent-installer suppression-sync finding-router findings-export account-setup
 LAMBDA_DIR  := $(CURDIR)/target/lambda
 
 .PHONY: help setup fmt lint validate package deploy deploy-fast test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync invoke-finding-router invoke-findings-export bench demo clean

@@ -1,6 +1,6 @@
 """The release binaries under cargo-lambda's Lambda Runtime API, against moto.
 
-Usage: lambda_e2e.py BIN_DIR   (the directory holding the four release binaries)
+Usage: lambda_e2e.py BIN_DIR   (the directory holding the five release binaries)
 
 agent-installer: the running fixture rewritten to a moto instance is answered `command-sent`;
 the stopped fixture `ignored`; garbage gets a classified answer with no panic and no hang.
@@ -15,6 +15,8 @@ findings-export: with 8000 findings seeded in moto, a KMS key and a bucket, a st
 upload is aborted under it mid-way is a Retryable error that leaves nothing; the rerun writes the
 object, manifest and summary under the dated, partitioned key, all aws:kms with the key, and the
 object decompresses to exactly the seeded findings.
+account-setup: a Custom::InspectorEnablement Create enables Inspector in moto and its answer lands at
+a presigned S3 URL made by moto, as at CloudFormation's ResponseURL; Delete leaves Inspector on.
 Exits non-zero, naming the failing step, if anything is off.
 """
 
@@ -317,6 +319,42 @@ def findings_export(binary: Path, endpoint: str, port: int, check) -> None:
         check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
 
 
+def account_setup(binary: Path, endpoint: str, port: int, check) -> None:
+    s3 = client("s3", endpoint)
+    s3.create_bucket(Bucket="cfn-responses", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+
+    def custom_resource(request_type: str, key: str) -> dict:
+        url = s3.generate_presigned_url("put_object", Params={"Bucket": "cfn-responses", "Key": key}, ExpiresIn=300)
+        return {"RequestType": request_type, "ResponseURL": url, "RequestId": f"req-{key}",
+                "StackId": "arn:aws:cloudformation:ap-northeast-2:123456789012:stack/ia/1",
+                "ResourceType": "Custom::InspectorEnablement", "LogicalResourceId": "InspectorEnablement",
+                "PhysicalResourceId": "inspector2-enablement",
+                "ResourceProperties": {"ResourceTypes": ["EC2", "ECR", "LAMBDA"]}}
+
+    def answered(key: str) -> dict:
+        return json.loads(s3.get_object(Bucket="cfn-responses", Key=key)["Body"].read())
+
+    def enabled() -> dict:
+        accounts = client("inspector2", endpoint).batch_get_account_status(accountIds=["123456789012"])["accounts"]
+        return {k: v["status"] for k, v in accounts[0]["resourceState"].items()} if accounts else {}
+
+    with function(binary, function_env(endpoint, {}), port) as fn:
+        answer = invoke(port, custom_resource("Create", "create"))
+        check("Custom::InspectorEnablement Create -> SUCCESS", answer.get("status") == "SUCCESS", json.dumps(answer))
+        cfn = answered("create")
+        check("the answer is at the presigned ResponseURL", cfn.get("Status") == "SUCCESS"
+              and cfn.get("RequestId") == "req-create" and cfn.get("PhysicalResourceId") == "inspector2-enablement",
+              json.dumps(cfn))
+        state = enabled()
+        check("moto: Inspector enabled for EC2, ECR and LAMBDA",
+              all(state.get(t) == "ENABLED" for t in ("ec2", "ecr", "lambda")), json.dumps(state))
+        answer = invoke(port, custom_resource("Delete", "delete"))
+        check("Delete -> SUCCESS, Inspector stays enabled",
+              answered("delete").get("Status") == "SUCCESS" and enabled().get("ec2") == "ENABLED", json.dumps(answer))
+        bad_input(port, fn, check, [("string", "\"garbage\""), ("scheduled event", json.dumps(fixture("scheduled-event.json")))])
+        check("no panic, process alive", fn.poll() is None, f"exit code {fn.poll()}")
+
+
 def main(bin_dir: str) -> int:
     results = []
 
@@ -324,7 +362,8 @@ def main(bin_dir: str) -> int:
         results.append((step, "ok" if ok else "FAILED", detail))
 
     suites = [("agent-installer", agent_installer), ("suppression-sync", suppression_sync),
-              ("finding-router", finding_router), ("findings-export", findings_export)]
+              ("finding-router", finding_router), ("findings-export", findings_export),
+              ("account-setup", account_setup)]
     port = free_port()
     with process([str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--only-lambda-apis",
                   "-A", "127.0.0.1", "-P", str(port)], cwd=ROOT,
