@@ -89,6 +89,6 @@ bench: $(STAMP) release-host ## matcher, router and export throughput; cold star
 	cargo run --quiet --release -p findings-export --example export_bench
 	for f in $(FUNCTIONS); do $(VENV)/bin/python scripts/bench.py $(CARGO_TARGET_DIR)/release/$$f $(LAMBDA_DIR)/$$f/bootstrap.zip || exit 1; done
 
-clean: ## remove the venv and build outputs
-	rm -rf $(VENV) target
+clean: ## remove the venvs and build outputs
+	rm -rf $(VENV) $(CHECKOV_VENV) target .aws-sam
 	cargo clean
