@@ -180,7 +180,8 @@ class TemplateTest(unittest.TestCase):
         self.assertTrue(passes)
         for owner, s in passes:
             self.assertIn(s["Condition"]["StringEquals"]["iam:PassedToService"], PASSED_TO, owner)
-            self.assertNotIn("*", resources(s), owner)
+            for resource in resources(s):
+                self.assertNotIn("*", str(resource), f"{owner}: PassRole on {resource}")
 
     def test_each_function_is_granted_exactly_its_listed_actions(self):
         for name, function in functions(self.template).items():
