@@ -8,7 +8,8 @@ Usage: bench.py BINARY [ZIP]
   (agent-installer: the running fixture, rewritten to a moto instance; suppression-sync: the
   scheduled event, with the example rules file in moto's S3; finding-router: an SQS batch of 10
   notified findings; findings-export: a stream export of BENCH_FINDINGS (1 000) findings seeded
-  in moto, which answers them in one page);
+  in moto, which answers them in one page; account-setup: a Custom::InspectorEnablement Create,
+  answered at a presigned moto URL);
 - sizes: the stripped binary, and the deployment zip when given.
 """
 
@@ -136,6 +137,17 @@ def setup(binary, endpoint):
                             "awsRegion": "ap-northeast-2"})
         # An SQS batch of 10 notified findings: 10 publishes to moto, 4 at a time.
         return env, {"Records": records}, ('"batchItemFailures":[]',)
+    if Path(binary).name == "account-setup":
+        s3 = client("s3", endpoint)
+        s3.create_bucket(Bucket="cfn-responses", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+        url = s3.generate_presigned_url("put_object", Params={"Bucket": "cfn-responses", "Key": "answer"},
+                                        ExpiresIn=3600)
+        # A Custom::InspectorEnablement Create: Enable, one status read, the PUT to the URL.
+        event = {"RequestType": "Create", "ResponseURL": url, "RequestId": "bench",
+                 "StackId": "arn:aws:cloudformation:ap-northeast-2:123456789012:stack/ia/1",
+                 "ResourceType": "Custom::InspectorEnablement", "LogicalResourceId": "InspectorEnablement",
+                 "ResourceProperties": {}}
+        return function_env(endpoint, {}), event, ('"status":"SUCCESS"',)
     if Path(binary).name == "findings-export":
         s3 = client("s3", endpoint)
         s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
