@@ -138,6 +138,20 @@ impl Error {
         }
     }
 
+    /// Builds a retryable AWS-side error with no service code: an answer that could not be
+    /// used (a missing id, an unreadable body) or a transport failure outside the SDK.
+    pub fn retryable(service: &'static str, operation: &'static str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Error::Aws {
+            service,
+            operation,
+            code: None,
+            class: ErrorClass::Retryable,
+            source: detail.clone().into(),
+            detail,
+        }
+    }
+
     /// Builds a configuration error for `variable`.
     pub fn config(variable: &'static str, message: impl Into<String>) -> Self {
         Error::Config {

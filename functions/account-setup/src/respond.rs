@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use shared::{Error, ErrorClass};
+use shared::Error;
 
 use crate::handler::Responder;
 
@@ -15,14 +15,7 @@ use crate::handler::Responder;
 pub struct HttpsResponder;
 
 fn failure(detail: String) -> Error {
-    Error::Aws {
-        service: "cloudformation",
-        operation: "ResponseURL PUT",
-        code: None,
-        class: ErrorClass::Retryable,
-        detail: detail.clone(),
-        source: detail.into(),
-    }
+    Error::retryable("cloudformation", "ResponseURL PUT", detail)
 }
 
 #[async_trait]

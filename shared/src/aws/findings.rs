@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::{aws_error, build_error};
 use crate::export::ports::{Destination, FindingPages, FindingSource, Page, ReportService, ReportState, ReportStatus};
 use crate::filter::FilterCriteria;
-use crate::{Error, ErrorClass};
+use crate::Error;
 
 /// The API's page size limit, and the issue's.
 pub const PAGE_SIZE: i32 = 100;
@@ -81,14 +81,7 @@ struct ListFindingsBody {
 }
 
 fn unreadable(detail: String) -> Error {
-    Error::Aws {
-        service: "inspector2",
-        operation: "ListFindings",
-        code: None,
-        class: ErrorClass::Retryable,
-        detail: detail.clone(),
-        source: detail.into(),
-    }
+    Error::retryable("inspector2", "ListFindings", detail)
 }
 
 #[async_trait]
@@ -169,14 +162,7 @@ fn is_busy<E: ProvideErrorMetadata>(err: &E) -> bool {
 }
 
 fn missing_id(operation: &'static str) -> Error {
-    Error::Aws {
-        service: "inspector2",
-        operation,
-        code: None,
-        class: ErrorClass::Retryable,
-        detail: "the answer has no reportId".into(),
-        source: "no reportId".into(),
-    }
+    Error::retryable("inspector2", operation, "the answer has no reportId")
 }
 
 #[async_trait]

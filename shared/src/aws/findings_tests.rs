@@ -21,6 +21,7 @@ use super::*;
 use crate::export::flow::{ExportTarget, Exporter};
 use crate::export::request::{Defaults, ExportRequest, Mode, StatusSelection};
 use crate::fakes::FakeBucket;
+use crate::ErrorClass;
 
 const KEY: &str = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 /// 2026-12-04T21:34:56Z.

@@ -8,7 +8,7 @@ use aws_sdk_s3::Client;
 
 use super::aws_error;
 use crate::export::stream::MultipartSink;
-use crate::{Error, ErrorClass};
+use crate::Error;
 
 /// One object's multipart upload.
 #[derive(Clone, Debug)]
@@ -34,14 +34,7 @@ impl S3Multipart {
 }
 
 pub(crate) fn missing(operation: &'static str, what: &str) -> Error {
-    Error::Aws {
-        service: "s3",
-        operation,
-        code: None,
-        class: ErrorClass::Retryable,
-        detail: format!("the answer has no {what}"),
-        source: what.to_owned().into(),
-    }
+    Error::retryable("s3", operation, format!("the answer has no {what}"))
 }
 
 #[async_trait]
@@ -122,6 +115,7 @@ mod tests {
     use aws_smithy_types::body::SdkBody;
 
     use super::*;
+    use crate::ErrorClass;
 
     fn sink_answering(status: u16, code: &str) -> S3Multipart {
         let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected</Message><RequestId>r</RequestId></Error>");
