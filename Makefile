@@ -17,7 +17,7 @@ export PATH := $(VENV)/bin:$(PATH)
 FUNCTIONS   := agent-installer suppression-sync finding-router findings-export account-setup
 LAMBDA_DIR  := $(CURDIR)/target/lambda
 
-.PHONY: help setup fmt lint validate package deploy deploy-fast test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync invoke-finding-router invoke-findings-export bench demo clean
+.PHONY: help setup fmt lint validate package deploy deploy-fast test unit-test e2e build release-host invoke-agent-installer invoke-suppression-sync invoke-finding-router invoke-findings-export bench demo demo-up demo-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -47,8 +47,9 @@ unit-test: $(STAMP) ## unit, handler, adapter and moto integration tests
 release-host: ## release binaries for this machine (for e2e and bench)
 	cargo build --release $(addprefix -p ,$(FUNCTIONS))
 
-e2e: $(STAMP) release-host ## the release binary under cargo-lambda's Runtime API against moto
+e2e: $(STAMP) release-host ## the release binaries under cargo-lambda's Runtime API against moto, and the demo in quick mode
 	$(VENV)/bin/python scripts/lambda_e2e.py $(CARGO_TARGET_DIR)/release
+	$(VENV)/bin/python scripts/demo.py $(CARGO_TARGET_DIR)/release --quick
 
 validate: $(STAMP) $(CHECKOV_STAMP) ## the template: cfn-lint, sam validate --lint, checkov, its security test
 	$(VENV)/bin/cfn-lint $(TEMPLATE)
@@ -82,7 +83,14 @@ invoke-finding-router: e2e ## the finding fixtures through cargo lambda watch/in
 
 invoke-findings-export: e2e ## a stream export of seeded findings through cargo lambda watch/invoke against moto
 
-demo: e2e ## the local demo on moto (today: the four functions' end-to-end runs)
+demo: $(STAMP) release-host ## the whole product on this machine: template on moto, the four flows, a report
+	$(VENV)/bin/python scripts/demo.py $(CARGO_TARGET_DIR)/release
+
+demo-up: $(STAMP) release-host ## the demo, then leave moto, the emulator and the functions running
+	$(VENV)/bin/python scripts/demo.py $(CARGO_TARGET_DIR)/release --up
+
+demo-down: ## stop what demo-up left running
+	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python scripts/demo.py --down; else echo "demo-down: nothing is running (no venv)"; fi
 
 bench: $(STAMP) release-host ## matcher, router and export throughput; cold start, peak RSS and sizes (`make build` first for the zip)
 	cargo bench -p shared --features fakes --bench matcher --bench router
