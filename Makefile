@@ -50,6 +50,7 @@ release-host: ## release binaries for this machine (for e2e and bench)
 e2e: $(STAMP) release-host ## the release binaries under cargo-lambda's Runtime API against moto, and the demo in quick mode
 	$(VENV)/bin/python scripts/lambda_e2e.py $(CARGO_TARGET_DIR)/release
 	$(VENV)/bin/python scripts/demo.py $(CARGO_TARGET_DIR)/release --quick
+	$(VENV)/bin/python -m unittest discover -s scripts -p 'test_*.py'
 
 validate: $(STAMP) $(CHECKOV_STAMP) ## the template: cfn-lint, sam validate --lint, checkov, its security test
 	$(VENV)/bin/cfn-lint $(TEMPLATE)
