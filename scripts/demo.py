@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
 import zipfile
@@ -60,7 +61,9 @@ def expect(ok: bool, what: str) -> None:
 
 
 def say(text: str = "", indent: int = 6) -> None:
-    print(" " * indent + text if text else "", flush=True)
+    """One line of the story, wrapped at 110 columns (never inside a word, ARN or URI)."""
+    print(textwrap.fill(text, 110, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2),
+                        break_long_words=False, break_on_hyphens=False) if text else "", flush=True)
 
 
 # ----------------------------------------------------------------------------------------
@@ -254,7 +257,10 @@ class Demo:
                                     Parameters=[{"ParameterKey": k, "ParameterValue": v}
                                                 for k, v in parameters.items()],
                                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])["StackId"]
-        say(f"stack {STACK}: parameters " + ", ".join(f"{k}={v}" for k, v in parameters.items()))
+        say(f"stack {STACK}: parameters " + ", ".join(f"{k}={v}" for k, v in parameters.items())
+            + " (ExportMode=stream: moto has no findings reports)")
+        status = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
+        say(f"stack {STACK}: {status}, waiting for its Custom::InspectorEnablement")
         resources = {r["LogicalResourceId"]: r for r in
                      cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
         failed = [k for k, r in resources.items() if r["ResourceStatus"].endswith("FAILED")]
@@ -296,7 +302,7 @@ class Demo:
         say(f"Custom::InspectorEnablement -> account-setup -> {answer['status']}: Inspector2 enabled for "
             f"{', '.join(enabled)}")
         say(f"stack {STACK}: {stack['StackStatus']}, {len(resources)} resources")
-        self.show_stack(resources)
+        self.show_stack()
         self.rows.append(("deploy + account-setup", f"{stack['StackStatus']}, Inspector2 on",
                           f"aws cloudformation describe-stack-resources --stack-name {STACK}"))
 
@@ -338,7 +344,7 @@ class Demo:
         say(f"infra/template.yaml translated by aws-sam-translator: "
             f"{len(template['Resources'])} CloudFormation resources; code in s3://{CODE_BUCKET}/")
 
-    def show_stack(self, resources: dict) -> None:
+    def show_stack(self) -> None:
         s3 = self.aws("s3")
         bucket, key_arn = self.outputs["ExportBucketName"], self.outputs["KeyArn"]
         rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
@@ -457,17 +463,19 @@ class Demo:
                           "aws sqs receive-message --queue-url <demo-subscriber>"))
 
     def received(self) -> list:
+        """What the subscriber queue holds: polled until something arrives (at most 3 s), then
+        drained, so that a second message would be seen too."""
         sqs = self.aws("sqs")
         envelopes = []
-        for _ in range(3):
-            messages = sqs.receive_message(QueueUrl=self.inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-                "Messages", [])
+        deadline = time.monotonic() + 3
+        while True:
+            messages = sqs.receive_message(QueueUrl=self.inbox, MaxNumberOfMessages=10).get("Messages", [])
             for m in messages:
                 envelopes.append(json.loads(m["Body"]))
                 sqs.delete_message(QueueUrl=self.inbox, ReceiptHandle=m["ReceiptHandle"])
-            if envelopes and not messages:
-                break
-        return envelopes
+            if (envelopes and not messages) or time.monotonic() > deadline:
+                return envelopes
+            time.sleep(0 if messages else 0.05)
 
     def findings_export(self) -> None:
         answer = self.invoke("findings-export", fixture("scheduled-event.json"))
@@ -588,8 +596,10 @@ def main(argv: list) -> int:
     try:
         for number, (title, step) in enumerate(steps, 1):
             print(f"[{number}/{len(steps)}] {title}", flush=True)
+            step_started = time.monotonic()
             try:
                 step()
+                say(f"({time.monotonic() - step_started:.1f} s)")
             except StepFailed as err:
                 failure = f"step {number} ({title}): {err}"
             except Exception as err:  # an emulator or SDK error: still name the step
