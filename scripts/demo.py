@@ -33,16 +33,14 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from moto_stack import CREDENTIALS, REGION, ROOT, VENV_BIN, api_shaped, client, fixture, free_port, seed_findings, \
-    wait_for_port
+from moto_stack import CREDENTIALS, REGION, ROOT, RULES_BUCKET, RULES_KEY, VENV_BIN, api_shaped, client, fixture, \
+    free_port, seed_findings, wait_for_port
 
 STATE_DIR = ROOT / ".demo"
 STATE = STATE_DIR / "state.json"
 LOGS = ROOT / "target" / "demo"
 STACK = "inspector-autopilot"
 ACCOUNT = "123456789012"
-RULES_BUCKET = f"inspector-autopilot-rules-{ACCOUNT}"
-RULES_KEY = "rules/inspector-autopilot.json"
 CODE_BUCKET = f"inspector-autopilot-artifacts-{ACCOUNT}"
 # The template's logical id of each function, by the name DESIGN.md gives it.
 FUNCTIONS = {"agent-installer": "AgentInstallerFunction", "suppression-sync": "SuppressionSyncFunction",
@@ -88,7 +86,8 @@ class Processes:
 
     def save(self) -> None:
         STATE_DIR.mkdir(exist_ok=True)
-        STATE.write_text(json.dumps({"pids": {n: c.pid for n, c in self.children}, "ports": self.ports,
+        STATE.write_text(json.dumps({"pids": {n: c.pid for n, c in self.children},
+                                     "commands": {n: c.args[0] for n, c in self.children}, "ports": self.ports,
                                      **self.facts}, indent=2))
 
     def stop(self) -> list[str]:
@@ -132,6 +131,14 @@ def running(pid: int, child: subprocess.Popen | None) -> bool:
     return True
 
 
+def runs(pid: int, command: str) -> bool:
+    try:
+        # argv[0], or argv[1] under an interpreter (moto_server is a Python script).
+        return command in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:2]
+    except OSError:
+        return False
+
+
 def bound(ports: list) -> list[str]:
     taken = []
     for port in ports:
@@ -150,13 +157,16 @@ def down() -> int:
         print("demo-down: nothing is running (no .demo/state.json)")
         return 0
     state = json.loads(STATE.read_text())
-    leftovers = stop_pids(state.get("pids", {})) + bound(state.get("ports", []))
+    commands = state.get("commands", {})
+    # Only processes that still run what the demo started: after a reboot a pid may be another's.
+    ours = {name: pid for name, pid in state.get("pids", {}).items() if runs(pid, commands.get(name, "?"))}
+    leftovers = stop_pids(ours) + bound(state.get("ports", []))
     STATE.unlink(missing_ok=True)
     (STATE_DIR / "env").unlink(missing_ok=True)
     if leftovers:
         print(f"demo-down: still there: {', '.join(leftovers)}", file=sys.stderr)
         return 1
-    print(f"demo-down: stopped {', '.join(state.get('pids', {}))}; ports {state.get('ports')} are free")
+    print(f"demo-down: stopped {', '.join(ours) or 'nothing (all had exited)'}; ports {state.get('ports')} are free")
     return 0
 
 
