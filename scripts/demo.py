@@ -26,7 +26,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import urllib.request
@@ -34,7 +33,7 @@ import zipfile
 from pathlib import Path
 
 from moto_stack import CREDENTIALS, REGION, ROOT, RULES_BUCKET, RULES_KEY, VENV_BIN, api_shaped, client, fixture, \
-    free_port, seed_findings, wait_for_port
+    free_port, function_env, invoke, seed_findings, wait_for_port
 
 STATE_DIR = ROOT / ".demo"
 STATE = STATE_DIR / "state.json"
@@ -186,38 +185,23 @@ class Demo:
     def aws(self, service: str):
         return client(service, self.endpoint)
 
-    def base_env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(CREDENTIALS)
-        env.update({"AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.endpoint})
-        return env
-
     def start_function(self, name: str, variables: dict, deployed_name: str) -> None:
         """The release binary, polling the emulator's Runtime API under its own name, with the
         environment the stack gave the function plus what Lambda itself sets."""
-        env = self.base_env()
+        env = function_env(self.endpoint, {})
         env.update(variables)
         env.update({"AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{self.runtime_port}/.rt/{name}",
                     "AWS_LAMBDA_FUNCTION_NAME": deployed_name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_FORMAT": "JSON",
-                    "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"})
         self.env[name] = variables
         self.procs.start(name, [str(self.bin_dir / name)], env=env)
 
     def invoke(self, name: str, payload: dict) -> dict:
         """`cargo lambda invoke NAME --data-file F`, as a person would type it."""
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump(payload, f)
-        try:
-            run = subprocess.run([str(VENV_BIN / "cargo-lambda"), "lambda", "invoke", name, "-A", "127.0.0.1",
-                                  "-P", str(self.runtime_port), "--data-file", f.name, "--output-format", "json"],
-                                 capture_output=True, text=True, timeout=INVOKE_TIMEOUT, cwd=ROOT)
-        finally:
-            Path(f.name).unlink()
-        if run.returncode != 0:
-            raise StepFailed(f"{name} answered an error: {(run.stderr or run.stdout).strip()[:400]} "
-                             f"(log: target/demo/{name}.log)")
-        return json.loads(run.stdout)
+        answer = invoke(self.runtime_port, payload, name, INVOKE_TIMEOUT)
+        if "error" in answer:
+            raise StepFailed(f"{name} answered an error: {answer['error'][:400]} (log: target/demo/{name}.log)")
+        return answer
 
     # -- 1 -----------------------------------------------------------------------------
     def start_emulators(self) -> None:

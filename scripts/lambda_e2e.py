@@ -29,11 +29,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import moto_stack
 from moto_stack import ROOT, RULES_BUCKET, RULES_KEY, VENV_BIN, api_shaped, client, fixture, free_port, \
     function_env, moto_server, process, provision, provision_rules, seed_findings, wait_for_port
 
@@ -41,16 +41,7 @@ INVOKE_TIMEOUT = 60
 
 
 def invoke(port: int, payload) -> dict:
-    """One invoke through `cargo lambda invoke`; returns the answer, or {"error": ...}."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        f.write(payload if isinstance(payload, str) else json.dumps(payload))
-    run = subprocess.run([str(VENV_BIN / "cargo-lambda"), "lambda", "invoke", "-A", "127.0.0.1", "-P", str(port),
-                          "--data-file", f.name, "--output-format", "json"],
-                         capture_output=True, text=True, timeout=INVOKE_TIMEOUT, cwd=ROOT)
-    Path(f.name).unlink()
-    if run.returncode != 0:
-        return {"error": (run.stderr or run.stdout).strip()}
-    return json.loads(run.stdout)
+    return moto_stack.invoke(port, payload, timeout=INVOKE_TIMEOUT)
 
 
 def bad_input(port: int, fn, check, payloads: list) -> None:

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from datetime import datetime, timezone
@@ -150,6 +151,22 @@ def function_env(endpoint: str, stack: dict) -> dict:
             "SSM_WAIT_SECONDS": "5",
         })
     return env
+
+
+def invoke(port: int, payload, function: str = "", timeout: float = 120) -> dict:
+    """One `cargo lambda invoke [FUNCTION] --data-file F` against the emulator on `port`; returns
+    the answer, or {"error": ...} with what cargo-lambda printed."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        f.write(payload if isinstance(payload, str) else json.dumps(payload))
+    try:
+        run = subprocess.run([str(VENV_BIN / "cargo-lambda"), "lambda", "invoke", *([function] if function else []),
+                              "-A", "127.0.0.1", "-P", str(port), "--data-file", f.name, "--output-format", "json"],
+                             capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    finally:
+        Path(f.name).unlink()
+    if run.returncode != 0:
+        return {"error": (run.stderr or run.stdout).strip()}
+    return json.loads(run.stdout)
 
 
 def fixture(name: str) -> dict:
